@@ -1,0 +1,33 @@
+// The system level as kvmfs uses it: /dev/kvm, its API version and
+// capabilities, and VM creation.
+import { Kvm } from './kvm/system.js';
+import { KVM_CAPS } from './kvm/capabilities.js';
+import { VirtualMachine } from './virtual-machine.js';
+
+export class Hypervisor {
+  private constructor(private readonly kvm: Kvm) {}
+
+  static open(path?: string): Hypervisor {
+    return new Hypervisor(Kvm.open(path));
+  }
+
+  get apiVersion(): number {
+    return this.kvm.getApiVersion();
+  }
+
+  /** KVM_CHECK_EXTENSION for every KVM_CAP_* of <linux/kvm.h>, as [name, value]. */
+  capabilities(): Array<[string, number]> {
+    return KVM_CAPS.map(([name, cap]) => [name, this.kvm.checkExtension(cap)]);
+  }
+
+  createVm(): VirtualMachine {
+    return new VirtualMachine(this.kvm.createVm());
+  }
+
+  close(): void {
+    this.kvm.close();
+  }
+}
+
+export { VirtualMachine };
+export type { VcpuThread } from './vcpu-thread.js';

@@ -1,0 +1,70 @@
+// `kvmfs doctor`: can kvmfs run here? One line per check, with the fix.
+import { accessSync, constants, existsSync } from 'node:fs';
+import { bundledLibfusePath, preloadLibfuse } from './platform.js';
+import { Kvm } from '../backend/kvm/system.js';
+import { KVM_API_VERSION } from '../backend/kvm/abi.js';
+
+interface Check {
+  name: string;
+  run(): string; // what was found; throws with the fix when it fails
+}
+
+const checks: Check[] = [
+  {
+    name: '/dev/kvm',
+    run() {
+      if (!existsSync('/dev/kvm')) throw new Error('missing: load the kvm module (modprobe kvm_intel or kvm_amd) or enable nested virtualization');
+      let kvm: Kvm;
+      try {
+        kvm = Kvm.open();
+      } catch (error) {
+        throw new Error(`cannot open it (${(error as Error).message}): run as root or add yourself to the kvm group`);
+      }
+      const version = kvm.getApiVersion();
+      kvm.close();
+      if (version !== KVM_API_VERSION) throw new Error(`API version ${version}, kvmfs needs ${KVM_API_VERSION}`);
+      return `opened, API version ${version}`;
+    },
+  },
+  {
+    name: '/dev/fuse',
+    run() {
+      if (!existsSync('/dev/fuse')) throw new Error('missing: modprobe fuse (in a container: pass --device /dev/fuse)');
+      accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
+      return 'present and accessible';
+    },
+  },
+  {
+    name: 'libfuse',
+    run() {
+      const path = bundledLibfusePath();
+      try {
+        preloadLibfuse();
+      } catch (error) {
+        throw new Error(`cannot load ${path} (${(error as Error).message}): reinstall with npm ci`);
+      }
+      return `bundled ${path}`;
+    },
+  },
+  {
+    name: 'mount rights',
+    run() {
+      if (process.getuid?.() === 0) return 'root: mounts with mount(2) directly';
+      throw new Error('not root: run kvmfs as root (it needs /dev/kvm and mount(2); fuse-native bundles no setuid fusermount)');
+    },
+  },
+];
+
+/** Prints every check; returns whether all passed. */
+export function doctor(): boolean {
+  let healthy = true;
+  for (const check of checks) {
+    try {
+      process.stdout.write(`ok    ${check.name}: ${check.run()}\n`);
+    } catch (error) {
+      healthy = false;
+      process.stdout.write(`FAIL  ${check.name}: ${(error as Error).message}\n`);
+    }
+  }
+  return healthy;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// kvmfs: KVM virtual machines as a filesystem.
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { mount } from './mount.js';
+import { unmount } from './platform.js';
+import { doctor } from './doctor.js';
+import { parseSize } from './size.js';
+
+const defaultMaxMemory = Math.floor(totalmem() / 2);
+
+await yargs(hideBin(process.argv))
+  .scriptName('kvmfs')
+  .usage('$0 <command>\n\nKVM virtual machines as a filesystem: mkdir a VM, dd code into its memory, cat its vcpus\' regs and run files.')
+  .command(
+    'mount <dir>',
+    'mount kvmfs at <dir> and serve it in the foreground (Ctrl-C or SIGTERM unmounts and destroys the VMs)',
+    (y) => y
+      .positional('dir', { type: 'string', demandOption: true, describe: 'an existing empty directory' })
+      .option('run-timeout', { type: 'number', default: 1000, describe: 'ms a read of run may take before it returns "intr" (0 = no limit)' })
+      .option('max-memory', { type: 'string', default: `${Math.floor(defaultMaxMemory / 1024 ** 2)}M`, describe: 'guest RAM of all VMs together (e.g. 512M, 8G); default half the host RAM' })
+      .option('max-vms', { type: 'number', default: 1024, describe: 'how many VMs may exist at once' })
+      .option('allow-other', { type: 'boolean', default: false, describe: 'let other users in; mode bits and ownership (chmod/chown on a VM) decide what they may do' })
+      .option('debug', { type: 'boolean', default: false, describe: 'print every FUSE operation' })
+      .check((argv) => {
+        if (!Number.isInteger(argv['run-timeout']) || argv['run-timeout'] < 0) throw new Error('--run-timeout must be a whole number of ms >= 0');
+        if (!Number.isInteger(argv['max-vms']) || argv['max-vms'] < 1) throw new Error('--max-vms must be a whole number >= 1');
+        parseSize(argv['max-memory']);
+        return true;
+      }),
+    (argv) => mount({
+      mountPoint: resolve(argv.dir),
+      runTimeoutMs: argv['run-timeout'],
+      maxMemory: parseSize(argv['max-memory']),
+      maxVms: argv['max-vms'],
+      allowOther: argv['allow-other'],
+      debug: argv.debug,
+    }),
+  )
+  .command(
+    'umount <dir>',
+    'unmount kvmfs, also a stale mount left by a killed daemon ("Transport endpoint is not connected")',
+    (y) => y.positional('dir', { type: 'string', demandOption: true }),
+    (argv) => unmount(resolve(argv.dir)),
+  )
+  .command(
+    'doctor',
+    'check that this machine can run kvmfs, and say how to fix what is missing',
+    (y) => y,
+    () => {
+      if (!doctor()) process.exitCode = 1;
+    },
+  )
+  .demandCommand(1, 'name a command: mount, umount or doctor')
+  .strict()
+  .help()
+  .alias('help', 'h')
+  .version()
+  .epilog(`Host: ${cpus().length} CPUs. Docs: README.md`)
+  .fail((message, error, y) => {
+    if (error) {
+      process.stderr.write(`kvmfs: ${error.message}\n`);
+    } else {
+      process.stderr.write(`${y.help()}\n\nkvmfs: ${message}\n`);
+    }
+    process.exit(2);
+  })
+  .parseAsync();

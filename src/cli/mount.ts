@@ -1,0 +1,48 @@
+// `kvmfs mount`: the foreground daemon.
+import { statSync } from 'node:fs';
+import { preloadLibfuse, unmount } from './platform.js';
+import { Hypervisor } from '../backend/hypervisor.js';
+import { KvmFs } from '../fs/kvmfs.js';
+import { mountFuse } from '../fs/fuse-adapter.js';
+import type { MountOptions } from '../fs/tree.js';
+
+export interface MountArguments extends MountOptions {
+  mountPoint: string;
+  allowOther: boolean;
+  debug: boolean;
+}
+
+/** A mount point left behind by a daemon that was killed answers ENOTCONN. */
+function clearStaleMount(mountPoint: string): void {
+  try {
+    statSync(mountPoint);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTCONN') unmount(mountPoint);
+  }
+}
+
+export async function mount(args: MountArguments): Promise<void> {
+  preloadLibfuse();
+  const hypervisor = Hypervisor.open();
+  const fs = new KvmFs(hypervisor, args, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+  clearStaleMount(args.mountPoint);
+  await mountFuse(args.mountPoint, fs, { debug: args.debug, allowOther: args.allowOther });
+  process.stderr.write(`kvmfs: mounted at ${args.mountPoint} (KVM API ${hypervisor.apiVersion}); Ctrl-C or SIGTERM unmounts\n`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`kvmfs: ${signal}: destroying VMs and unmounting ${args.mountPoint}\n`);
+    try {
+      unmount(args.mountPoint);
+    } catch (error) {
+      process.stderr.write(`kvmfs: ${(error as Error).message}\n`);
+    }
+    // VM teardown waits for vcpu threads; never let it hold the exit up.
+    await Promise.race([fs.destroyAll(), new Promise((resolve) => setTimeout(resolve, 500))]);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}

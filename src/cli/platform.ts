@@ -1,0 +1,41 @@
+// What the CLI needs from the host beyond KVM: the libfuse that fuse-native
+// bundles, and unmounting. koffi is used here, not in src/fs.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import koffi from 'koffi';
+
+const require = createRequire(import.meta.url);
+const MNT_DETACH = 2;
+
+/** fuse-native's own libfuse.so.2, so no system libfuse package is needed. */
+export function bundledLibfusePath(): string {
+  return join(dirname(require.resolve('fuse-native/package.json')), 'prebuilds', `${process.platform}-${process.arch}`, 'libfuse.so');
+}
+
+/**
+ * Loads the bundled libfuse before fuse-native's addon, whose NEEDED entry
+ * (libfuse.so.2) the dynamic linker would otherwise look for in the system.
+ */
+export function preloadLibfuse(): void {
+  koffi.load(bundledLibfusePath());
+}
+
+let umount2: ((target: string, flags: number) => number) | undefined;
+
+/**
+ * Detaches the mount (also a stale one whose daemon died: "Transport
+ * endpoint is not connected"). As root this is umount2(MNT_DETACH); other
+ * users go through fuse-native's bundled setuid helper, if installed so.
+ */
+export function unmount(mountPoint: string): void {
+  if (process.getuid?.() === 0) {
+    umount2 ??= koffi.load('libc.so.6').func('int umount2(const char *target, int flags)');
+    if (umount2(mountPoint, MNT_DETACH) === 0) return;
+    const code = koffi.errno();
+    throw new Error(code === 22 ? `${mountPoint} is not a mount point` : `umount2 ${mountPoint}: errno ${code}`);
+  }
+  const helper = join(dirname(require.resolve('fuse-shared-library-linux/package.json')), 'libfuse', 'bin', 'fusermount');
+  const result = spawnSync(helper, ['-uz', mountPoint], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`fusermount -uz ${mountPoint}: ${result.stderr || result.error?.message || 'failed'}`);
+}

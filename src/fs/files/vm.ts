@@ -1,0 +1,41 @@
+// A VM's own files: memory and dirty_log.
+import { errno, FsError } from '../errors.js';
+import type { Attributes, BlockFile, SnapshotFile } from '../node.js';
+import type { VirtualMachine } from '../../backend/hypervisor.js';
+
+/**
+ * Guest RAM from GPA 0. Like a block device: truncate only grows it, and
+ * writes past the end fail with ENOSPC rather than extending it.
+ */
+export function memoryFile(vm: VirtualMachine, attr: Attributes, maxSize: () => number): BlockFile {
+  return {
+    kind: 'block',
+    attr,
+    size: () => vm.memory.size,
+    readAt: (offset, target) => vm.memory.read(offset, target),
+    writeAt(offset, source) {
+      if (offset + source.length > vm.memory.size) {
+        throw new FsError(errno.ENOSPC, `write of ${source.length} bytes at 0x${offset.toString(16)} ends past the end of memory (0x${vm.memory.size.toString(16)} bytes; grow it with truncate)`);
+      }
+      return vm.memory.write(offset, source);
+    },
+    truncate(size) {
+      if (size <= vm.memory.size) return; // O_TRUNC of a shell `>` must never wipe RAM
+      const limit = maxSize();
+      if (size - vm.memory.size > limit) {
+        throw new FsError(errno.ENOSPC, `cannot grow memory to ${size} bytes: over the mount's --max-memory (${limit} bytes left)`);
+      }
+      vm.memory.grow(size);
+    },
+  };
+}
+
+/** KVM_GET_DIRTY_LOG over all of memory; a read at offset 0 fetches and clears it. */
+export function dirtyLogFile(vm: VirtualMachine, attr: Attributes): SnapshotFile {
+  return {
+    kind: 'snapshot',
+    attr,
+    size: () => vm.memory.dirtyBitmapSize,
+    read: () => vm.memory.getDirtyLog(),
+  };
+}

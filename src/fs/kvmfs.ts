@@ -1,0 +1,239 @@
+// The filesystem's operations, independent of the FUSE binding: each takes
+// a path (or an open file) and returns a value or throws. The adapter
+// (fuse-adapter.ts) turns what is thrown into an errno; failures are also
+// written, as one line, to the last_error file of the VM they concern.
+import { errno, FsError, toFsError } from './errors.js';
+import { attributes, type Attributes, type PseudoFile } from './node.js';
+import { directoryMode, resolve, RootNode, splitPath, VcpuNode, VmNode, type MountOptions, type Resolved } from './tree.js';
+import { quote } from './format/errors.js';
+import type { Hypervisor } from '../backend/hypervisor.js';
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const O_ACCMODE = 3;
+const O_RDONLY = 0;
+const O_WRONLY = 1;
+/** Longest write a text file takes; anything longer is not a state change. */
+const MAX_TEXT_WRITE = 64 * 1024;
+const VCPU_NAME = /^vcpu(0|[1-9][0-9]{0,3})$/;
+
+export interface Stat {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  atime: Date;
+  mtime: Date;
+  ctime: Date;
+}
+
+interface OpenFile {
+  file: PseudoFile;
+  /** the content rendered by the last read at offset 0 */
+  snapshot: Buffer | undefined;
+  /** where the previous write on this open file ended */
+  writeEnd: number;
+}
+
+export class KvmFs {
+  private readonly root: RootNode;
+  private readonly openFiles = new Map<number, OpenFile>();
+  private nextHandle = 1;
+
+  constructor(private readonly hypervisor: Hypervisor, private readonly options: MountOptions, owner: { uid: number; gid: number }) {
+    this.root = new RootNode(hypervisor, attributes(0o755, owner));
+  }
+
+  /** Runs one operation on `path`; a failure is recorded in last_error before it is rethrown as an FsError. */
+  async guard<T>(path: string, operation: () => T | Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const failure = toFsError(error);
+      this.recordError(path, failure);
+      throw failure;
+    }
+  }
+
+  getattr(path: string): Stat {
+    const found = this.lookup(path);
+    if (found.kind === 'file') {
+      const { file } = found;
+      const size = file.kind === 'block' ? file.size() : (file.size?.() ?? 0);
+      return stat(S_IFREG | file.attr.mode, file.attr, size, 1);
+    }
+    const attr = found.node.attr;
+    const subdirectories = found.kind === 'root' ? found.node.vms.size : found.kind === 'vm' ? found.node.vcpus.size : 0;
+    return stat(S_IFDIR | attr.mode, attr, 0, 2 + subdirectories);
+  }
+
+  readdir(path: string): string[] {
+    const found = this.lookup(path);
+    switch (found.kind) {
+      case 'root':
+        return [...found.node.files.keys(), ...found.node.vms.keys()];
+      case 'vm':
+        return [...found.node.files.keys(), ...found.node.vcpus.keys()];
+      case 'vcpu':
+        return [...found.node.files.keys()];
+      case 'file':
+        throw new FsError(errno.ENOTDIR, 'not a directory');
+    }
+  }
+
+  open(path: string, flags: number): number {
+    const found = this.lookup(path);
+    if (found.kind !== 'file') throw new FsError(errno.EISDIR, 'is a directory');
+    const { file } = found;
+    const access = flags & O_ACCMODE;
+    const readable = file.kind === 'block' || file.read !== undefined;
+    const writable = file.kind === 'block' || file.write !== undefined;
+    if (access !== O_WRONLY && !readable) throw new FsError(errno.EACCES, 'this file can only be written');
+    if (access !== O_RDONLY && !writable) throw new FsError(errno.EACCES, 'this file is read-only');
+    const handle = this.nextHandle++;
+    this.openFiles.set(handle, { file, snapshot: undefined, writeEnd: 0 });
+    return handle;
+  }
+
+  release(handle: number): void {
+    this.openFiles.delete(handle);
+  }
+
+  /** A read at offset 0 takes a fresh snapshot; reads past 0 continue it, then EOF. */
+  async read(handle: number, target: Buffer, offset: number): Promise<number> {
+    const open = this.openFile(handle);
+    const { file } = open;
+    if (file.kind === 'block') return offset >= file.size() ? 0 : file.readAt(offset, target);
+    if (!file.read) throw new FsError(errno.EACCES, 'this file can only be written');
+    if (offset === 0 || open.snapshot === undefined) {
+      const content = await file.read();
+      open.snapshot = typeof content === 'string' ? Buffer.from(content) : content;
+    }
+    if (offset >= open.snapshot.length) return 0;
+    return open.snapshot.copy(target, 0, offset, Math.min(open.snapshot.length, offset + target.length));
+  }
+
+  /** One write(2) is one change: parsed whole, applied whole, or rejected with nothing changed. */
+  async write(handle: number, data: Buffer, offset: number): Promise<number> {
+    const open = this.openFile(handle);
+    const { file } = open;
+    if (file.kind === 'block') return file.writeAt(offset, data);
+    if (!file.write) throw new FsError(errno.EACCES, 'this file is read-only');
+    if (offset !== 0 && offset !== open.writeEnd) {
+      throw new FsError(errno.EINVAL, `write at offset ${offset}: a write must start at offset 0 (or where the previous write on this open file ended)`);
+    }
+    if (data.length > MAX_TEXT_WRITE) throw new FsError(errno.EINVAL, `write of ${data.length} bytes is too large (at most ${MAX_TEXT_WRITE})`);
+    await file.write(data.toString('utf8'));
+    open.writeEnd = offset + data.length;
+    return data.length;
+  }
+
+  /** Grows memory; for every other file (a shell's O_TRUNC) it changes nothing. */
+  truncate(path: string, size: number): void {
+    const found = this.lookup(path);
+    if (found.kind !== 'file') throw new FsError(errno.EISDIR, 'is a directory');
+    if (found.file.kind === 'block') found.file.truncate(size);
+  }
+
+  async mkdir(path: string): Promise<void> {
+    const parts = splitPath(path);
+    const name = parts[parts.length - 1] ?? '';
+    const parent = this.lookup('/' + parts.slice(0, -1).join('/'));
+    if (parent.kind === 'file') throw new FsError(errno.ENOTDIR, 'not a directory');
+    if (resolve(this.root, path)) throw new FsError(errno.EEXIST, `${quote(name)} exists`);
+    if (parent.kind === 'root') return this.createVm(name);
+    if (parent.kind === 'vm') return this.createVcpu(parent.node, name);
+    throw new FsError(errno.EPERM, 'only VMs (at the top) and vcpu<N> (in a VM) can be created');
+  }
+
+  async rmdir(path: string): Promise<void> {
+    const found = this.lookup(path);
+    switch (found.kind) {
+      case 'vm':
+        if (found.node.vm.running) throw new FsError(errno.EBUSY, 'a vcpu of this VM is running (write its stop file first)');
+        this.root.vms.delete(found.name);
+        await found.node.vm.destroy(true);
+        return;
+      case 'vcpu':
+        throw new FsError(errno.EPERM, 'a vcpu lives as long as its VM: rmdir the VM');
+      case 'root':
+        throw new FsError(errno.EBUSY, 'the mount point');
+      case 'file':
+        throw new FsError(errno.ENOTDIR, 'not a directory');
+    }
+  }
+
+  chmod(path: string, mode: number): void {
+    this.attributesOf(path).mode = mode & 0o7777;
+  }
+
+  chown(path: string, uid: number, gid: number): void {
+    const attr = this.attributesOf(path);
+    // -1 (as an unsigned 32-bit value) means "leave unchanged", as in chown(2)
+    if (uid !== -1 && uid !== 0xffffffff) attr.uid = uid;
+    if (gid !== -1 && gid !== 0xffffffff) attr.gid = gid;
+  }
+
+  /** Plain files cannot be created, removed, renamed or linked anywhere. */
+  deny(path: string): never {
+    throw new FsError(errno.EPERM, `${quote(splitPath(path).pop() ?? path)}: files cannot be created, removed or renamed in kvmfs`);
+  }
+
+  /** Destroys every VM: the daemon is going away. */
+  async destroyAll(): Promise<void> {
+    const vms = [...this.root.vms.values()];
+    this.root.vms.clear();
+    await Promise.allSettled(vms.map((node) => node.vm.destroy(true)));
+  }
+
+  private attributesOf(path: string): Attributes {
+    const found = this.lookup(path);
+    return found.kind === 'file' ? found.file.attr : found.node.attr;
+  }
+
+  private createVm(name: string): void {
+    if (this.root.vms.size >= this.options.maxVms) {
+      throw new FsError(errno.ENOSPC, `cannot create VM ${quote(name)}: the mount's --max-vms (${this.options.maxVms}) is reached`);
+    }
+    const vm = this.hypervisor.createVm();
+    this.root.vms.set(name, new VmNode(vm, attributes(directoryMode, this.root.attr), () => this.memoryLeft()));
+  }
+
+  private async createVcpu(vmNode: VmNode, name: string): Promise<void> {
+    const match = VCPU_NAME.exec(name);
+    if (!match) throw new FsError(errno.EINVAL, `cannot create ${quote(name)}: a VM holds only vcpu<N> directories (N decimal, no leading zeros)`);
+    const vcpu = await vmNode.vm.createVcpu(Number(match[1]));
+    vmNode.vcpus.set(name, new VcpuNode(vcpu, attributes(directoryMode, vmNode.attr), this.options.runTimeoutMs));
+  }
+
+  private memoryLeft(): number {
+    let used = 0;
+    for (const node of this.root.vms.values()) used += node.vm.memory.size;
+    return Math.max(0, this.options.maxMemory - used);
+  }
+
+  private lookup(path: string): Resolved {
+    const found = resolve(this.root, path);
+    if (!found) throw new FsError(errno.ENOENT, 'no such file or directory');
+    return found;
+  }
+
+  private openFile(handle: number): OpenFile {
+    const open = this.openFiles.get(handle);
+    if (!open) throw new FsError(errno.EBADF, 'file not open');
+    return open;
+  }
+
+  /** `vcpu0/regs: line 1: unknown register "rpi"` into the VM's last_error (or the top-level one). */
+  private recordError(path: string, error: FsError): void {
+    const [first, ...rest] = splitPath(path);
+    const vm = first === undefined ? undefined : this.root.vms.get(first);
+    if (vm && rest.length > 0) vm.errors.record(`${rest.join('/')}: ${error.message}`);
+    else this.root.errors.record(`${path.replace(/^\//, '') || '/'}: ${error.message}`);
+  }
+}
+
+function stat(mode: number, attr: Attributes, size: number, nlink: number): Stat {
+  return { mode, uid: attr.uid, gid: attr.gid, size, nlink, atime: attr.mtime, mtime: attr.mtime, ctime: attr.ctime };
+}
