@@ -21,6 +21,10 @@
 # VM's last_error file (the ERR trap below), so the scripts can stay free of
 # error checks. Set KVMFS_TRACE=1 to see every exit line on stderr.
 
+if [ -z "${BASH_VERSION:-}" ]; then
+    echo "these examples are bash scripts: run them as ./run.sh or bash run.sh" >&2
+    exit 1
+fi
 export LC_ALL=C
 MNT=${MNT:-/tmp/kvmfs}
 NAME=${0##*/}; [ "$NAME" = run.sh ] && NAME=$(basename "$(dirname "$0")")

@@ -3,8 +3,8 @@
 # Each `in $0x60, %al` is an "io in" exit in vcpu0/run; the script supplies
 # the byte by writing it to vcpu0/run before the next run. The guest turns
 # lowercase letters into uppercase, echoes every byte to port 0xe9, and
-# keeps a copy of them from 0x2004 on. A zero byte ends the input: the guest stores
-# the number of bytes it read at 0x2000 and halts.
+# keeps a copy of them from 0x2004 on. A zero byte ends the input: the guest
+# stores the number of bytes it read at 0x2000 and halts.
 
         .code16
         .globl  _start

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { REG_NAMES, type Regs } from '../../../src/backend/types.js';
-import { parseRegs, renderRegs } from '../../../src/fs/format/regs.js';
+import { REG_NAMES, type Regs } from '../../../../src/backend/types.js';
+import { parseRegs, renderRegs } from '../../../../src/fs/format/regs.js';
 import { formatError } from './format-error.js';
 
 const U64_MAX = 2n ** 64n - 1n;

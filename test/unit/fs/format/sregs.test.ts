@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   CONTROL_REG_NAMES, DTABLE_NAMES, SEGMENT_NAMES, type Segment, type Sregs,
-} from '../../../src/backend/types.js';
-import { applySregsPatch, parseSregs, renderSregs, type SregsPatch } from '../../../src/fs/format/sregs.js';
+} from '../../../../src/backend/types.js';
+import { applySregsPatch, parseSregs, renderSregs, type SregsPatch } from '../../../../src/fs/format/sregs.js';
 import { formatError } from './format-error.js';
 
 const U64_MAX = 2n ** 64n - 1n;

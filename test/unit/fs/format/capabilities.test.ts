@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderCapabilities } from '../../../src/fs/format/capabilities.js';
+import { renderCapabilities } from '../../../../src/fs/format/capabilities.js';
 
 describe('renderCapabilities', () => {
   it.each<[string, Array<[string, number]>, string]>([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseInterrupt } from '../../../src/fs/format/interrupt.js';
+import { parseInterrupt } from '../../../../src/fs/format/interrupt.js';
 import { formatError } from './format-error.js';
 
 describe('parseInterrupt', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { VcpuExit } from '../../../src/backend/types.js';
-import { parseExitInput, renderExit } from '../../../src/fs/format/exit.js';
+import type { VcpuExit } from '../../../../src/backend/types.js';
+import { parseExitInput, renderExit } from '../../../../src/fs/format/exit.js';
 import { formatError } from './format-error.js';
 
 const U64_MAX = 2n ** 64n - 1n;

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { KVM_CAPS } from '../../../src/backend/kvm/capabilities.js';
+import { KVM_CAPS } from '../../../../src/backend/kvm/capabilities.js';
 
 const HEADER = '/usr/include/linux/kvm.h';
 const byName = new Map(KVM_CAPS.map(([name, number]) => [name, number]));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FormatError, atLine, quote, within } from '../../../src/fs/format/errors.js';
-import { hex, parseU64, parseUint } from '../../../src/fs/format/numbers.js';
+import { FormatError, atLine, quote, within } from '../../../../src/fs/format/errors.js';
+import { hex, parseU64, parseUint } from '../../../../src/fs/format/numbers.js';
 
 const U64_MAX = 2n ** 64n - 1n;
 
