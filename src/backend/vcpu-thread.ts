@@ -1,57 +1,60 @@
 // The JS main thread's handle on one vcpu thread (Firecracker's Vcpu
-// handle): a small state machine, idle -> running -> idle, that turns file
-// operations into requests for the worker, and kicks a running vcpu out of
-// KVM_RUN (immediate_exit + SIGUSR2) when a request cannot wait.
-import { MessageChannel, Worker } from 'node:worker_threads';
-import type { MessagePort } from 'node:worker_threads';
+// handle): a small state machine, idle -> running -> idle (-> closed), that
+// turns file operations into requests for the worker, and kicks a running
+// vcpu out of KVM_RUN (immediate_exit + SIGUSR2) when a request cannot wait.
+import { Worker } from 'node:worker_threads';
 import { koffi, pthreadKill, SIGUSR2, SysError } from './kvm/libc.js';
-import { kvmRunOffsets } from './kvm/abi.js';
-import type { Ready, Reply, Request, StateRequest, WorkerSetup } from './vcpu-protocol.js';
+import { decodeRegs, decodeSregs, encodeRegs, encodeSregs } from './kvm/codec.js';
+import { KvmRunPage } from './kvm/kvm-run.js';
+import { REGS_AREA, RUN_EXITED, RUN_STOPPED, slot, stateOpNames, stateOps, type Ready, type StateOp, type WorkerSetup } from './vcpu-protocol.js';
 import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
 
+const EBADF = 9;
 const EBUSY = 16;
+/**
+ * How long the main thread polls for a reply before it yields to the event
+ * loop: a guest exit or an ioctl usually answers well within this, and a
+ * poll costs less than the event loop's wake-up (the figures are in
+ * docs/performance.md).
+ */
+const REPLY_SPIN_NS = 200_000n;
 
 // A signal with no handler would kill the process; with one, it only makes
 // the vcpu thread's KVM_RUN return EINTR.
 process.on('SIGUSR2', () => {});
 
 type VcpuState = 'idle' | 'running' | 'closed';
-type Pending = { resolve: (value: Reply) => void };
-type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
 
 export class VcpuThread {
   private state: VcpuState = 'idle';
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
   private input: ExitInput | undefined;
-  private runTimer: NodeJS.Timeout | undefined;
+  /** state requests go one at a time through the one data area */
+  private stateQueue: Promise<unknown> = Promise.resolve();
+  private readonly dataView: DataView;
   /** The last exit; an `io in` or `mmio read` here is waiting for input. */
   lastExit: VcpuExit | undefined;
 
   private constructor(
     readonly id: number,
     private readonly worker: Worker,
-    private readonly requests: MessagePort,
-    private readonly doorbell: Int32Array,
+    private readonly control: Int32Array,
+    data: SharedArrayBuffer,
     /** pthread_t of the worker, the target of kicks */
     private readonly threadId: number | bigint,
-    /** the head of struct kvm_run, for immediate_exit */
-    private readonly kvmRun: DataView,
+    /** the vcpu's struct kvm_run, read here once the worker is done with it */
+    private readonly kvmRun: KvmRunPage,
   ) {
-    worker.on('message', (reply: Reply) => {
-      const pending = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      pending?.resolve(reply);
-    });
+    this.dataView = new DataView(data);
   }
 
   /** Starts the vcpu's thread, which creates vcpu `id` on the VM fd. */
   static async start(vmFd: number, id: number, mmapSize: number): Promise<VcpuThread> {
-    const channel = new MessageChannel();
-    const setup: WorkerSetup = { vmFd, vcpuId: id, mmapSize, doorbell: new SharedArrayBuffer(4), requests: channel.port2 };
-    const worker = new Worker(new URL('./vcpu-worker.js', import.meta.url), {
-      workerData: setup, transferList: [channel.port2],
-    });
+    const setup: WorkerSetup = {
+      vmFd, vcpuId: id, mmapSize,
+      control: new SharedArrayBuffer(slot.count * 4),
+      data: new SharedArrayBuffer(REGS_AREA),
+    };
+    const worker = new Worker(new URL('./vcpu-worker.js', import.meta.url), { workerData: setup });
     const ready = await new Promise<Ready>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
@@ -60,36 +63,36 @@ export class VcpuThread {
       await worker.terminate();
       throw new SysError(ready.call, ready.errno);
     }
-    const kvmRun = new DataView(koffi.view(ready.kvmRunPointer, kvmRunOffsets.exit_reason + 4));
-    return new VcpuThread(id, worker, channel.port1, new Int32Array(setup.doorbell), ready.threadId, kvmRun);
+    const kvmRun = new KvmRunPage(new DataView(koffi.view(ready.kvmRunPointer, mmapSize)));
+    return new VcpuThread(id, worker, new Int32Array(setup.control), setup.data, ready.threadId, kvmRun);
   }
 
   get running(): boolean {
     return this.state === 'running';
   }
 
-  getRegs(): Promise<Regs> {
-    return this.state_({ op: 'getRegs' }) as Promise<Regs>;
+  async getRegs(): Promise<Regs> {
+    return this.stateRequest('getRegs', () => {}, () => decodeRegs(this.dataView));
   }
 
-  getSregs(): Promise<Sregs> {
-    return this.state_({ op: 'getSregs' }) as Promise<Sregs>;
+  async getSregs(): Promise<Sregs> {
+    return this.stateRequest('getSregs', () => {}, () => decodeSregs(this.dataView));
   }
 
   /** State writes fail at once with EBUSY while the vcpu runs. */
   async setRegs(regs: Regs): Promise<void> {
     this.refuseWhileRunning('KVM_SET_REGS');
-    await this.state_({ op: 'setRegs', regs });
+    await this.stateRequest('setRegs', () => encodeRegs(regs, this.dataView), () => undefined, true);
   }
 
   async setSregs(sregs: Sregs): Promise<void> {
     this.refuseWhileRunning('KVM_SET_SREGS');
-    await this.state_({ op: 'setSregs', sregs });
+    await this.stateRequest('setSregs', () => encodeSregs(sregs, this.dataView), () => undefined, true);
   }
 
   /** KVM_INTERRUPT; a running vcpu is paused for it, as for a snapshot. */
   async interrupt(vector: number): Promise<void> {
-    await this.state_({ op: 'interrupt', vector });
+    await this.stateRequest('interrupt', () => Atomics.store(this.control, slot.stateArg, vector), () => undefined);
   }
 
   /** Input for the `io in` / `mmio read` in lastExit, delivered by the next run. */
@@ -101,18 +104,22 @@ export class VcpuThread {
   async run(timeoutMs: number): Promise<VcpuExit> {
     this.refuseWhileRunning('KVM_RUN');
     this.state = 'running';
-    const input = this.input;
+    if (this.lastExit && this.input) this.kvmRun.writeInput(this.lastExit, this.input);
     this.input = undefined;
-    if (timeoutMs > 0) this.runTimer = setTimeout(() => this.stop(), timeoutMs);
+    this.lastExit = undefined;
+    const timer = timeoutMs > 0 ? setTimeout(() => this.stop(), timeoutMs) : undefined;
     try {
-      const exit = (await this.request({ op: 'run', ...(input ? { input } : {}) })) as VcpuExit;
-      this.lastExit = exit;
-      return exit;
-    } catch (error) {
-      this.lastExit = undefined;
-      throw error;
+      const seq = Atomics.load(this.control, slot.runSeq) + 1;
+      Atomics.store(this.control, slot.runStopBase, Atomics.load(this.control, slot.stopSeq));
+      Atomics.store(this.control, slot.runSeq, seq);
+      this.ringDoorbell();
+      await this.reply(slot.runDone, seq);
+      const result = Atomics.load(this.control, slot.runResult);
+      if (result !== RUN_EXITED && result !== RUN_STOPPED) throw new SysError('KVM_RUN', result);
+      this.lastExit = result === RUN_STOPPED ? { kind: 'intr' } : this.kvmRun.readExit();
+      return this.lastExit;
     } finally {
-      clearTimeout(this.runTimer);
+      clearTimeout(timer);
       if (this.state === 'running') this.state = 'idle';
     }
   }
@@ -120,7 +127,8 @@ export class VcpuThread {
   /** Ends a run in progress with `intr`; does nothing to an idle vcpu. */
   stop(): void {
     if (this.state !== 'running') return;
-    void this.request({ op: 'stop' });
+    Atomics.add(this.control, slot.stopSeq, 1);
+    this.ringDoorbell();
     this.kick();
   }
 
@@ -128,37 +136,63 @@ export class VcpuThread {
     if (this.state === 'closed') return;
     this.stop();
     this.state = 'closed';
-    await this.request({ op: 'close' }).catch(() => undefined);
+    Atomics.store(this.control, slot.close, 1);
+    this.ringDoorbell();
+    const closed = this.reply(slot.close, 2);
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000))]);
     await this.worker.terminate();
   }
 
   private refuseWhileRunning(call: string): void {
     if (this.state === 'running') throw new SysError(call, EBUSY);
-    if (this.state === 'closed') throw new SysError(call, 9 /* EBADF */);
+    if (this.state === 'closed') throw new SysError(call, EBADF);
   }
 
-  private async state_(request: StateRequest): Promise<unknown> {
-    if (this.state === 'closed') throw new SysError(request.op, 9);
-    const reply = this.request(request);
-    if (this.state === 'running') this.kick();
-    return reply;
+  /**
+   * One state request through the data area, after those before it. `write`
+   * fills the request in; `read` takes the reply out before the next
+   * request may touch the area.
+   */
+  private stateRequest<T>(op: StateOp, write: () => void, read: () => T, refuseIfRunning = false): Promise<T> {
+    const request = this.stateQueue.then(async () => {
+      if (this.state === 'closed') throw new SysError(stateOpNames[stateOps[op]]!, EBADF);
+      if (refuseIfRunning && this.state === 'running') throw new SysError(stateOpNames[stateOps[op]]!, EBUSY);
+      write();
+      const seq = Atomics.load(this.control, slot.stateSeq) + 1;
+      Atomics.store(this.control, slot.stateOp, stateOps[op]);
+      Atomics.store(this.control, slot.stateSeq, seq);
+      this.ringDoorbell();
+      if (this.state === 'running') this.kick();
+      await this.reply(slot.stateDone, seq);
+      const errno = Atomics.load(this.control, slot.stateErrno);
+      if (errno !== 0) throw new SysError(stateOpNames[stateOps[op]]!, errno);
+      return read();
+    });
+    this.stateQueue = request.catch(() => undefined);
+    return request;
+  }
+
+  private ringDoorbell(): void {
+    Atomics.add(this.control, slot.doorbell, 1);
+    Atomics.notify(this.control, slot.doorbell);
   }
 
   /** Makes a KVM_RUN in progress (or the next one) return EINTR. */
   private kick(): void {
-    this.kvmRun.setUint8(kvmRunOffsets.immediate_exit, 1);
+    this.kvmRun.immediateExit = true;
     pthreadKill(this.threadId, SIGUSR2);
   }
 
-  private request(request: DistributiveOmit<Request, 'id'>): Promise<unknown> {
-    const id = this.nextId++;
-    const reply = new Promise<Reply>((resolve) => this.pending.set(id, { resolve }));
-    this.requests.postMessage({ ...request, id } as Request);
-    Atomics.add(this.doorbell, 0, 1);
-    Atomics.notify(this.doorbell, 0);
-    return reply.then((r) => {
-      if (!r.ok) throw new SysError(r.call, r.errno);
-      return r.value;
-    });
+  /** Resolves once control[index] === value: polls briefly, then waits without blocking the event loop. */
+  private async reply(index: number, value: number): Promise<void> {
+    const deadline = process.hrtime.bigint() + REPLY_SPIN_NS;
+    while (Atomics.load(this.control, index) !== value) {
+      if (process.hrtime.bigint() > deadline) {
+        for (let current = Atomics.load(this.control, index); current !== value; current = Atomics.load(this.control, index)) {
+          await Atomics.waitAsync(this.control, index, current).value;
+        }
+        return;
+      }
+    }
   }
 }

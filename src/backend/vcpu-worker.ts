@@ -1,82 +1,74 @@
 // The host thread of one vcpu. It creates the vcpu fd and makes every ioctl
-// on it (KVM prefers the creating thread), synchronously: while KVM_RUN
-// blocks here, the JS main thread stays free. The main thread stops a run by
-// setting kvm_run.immediate_exit and sending SIGUSR2 to this thread, which
-// makes KVM_RUN return EINTR; the loop then serves the requests that were
-// queued (a regs snapshot, a stop) and resumes the guest unless told to stop.
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+// on it (KVM prefers one thread per vcpu: a change of thread costs an RCU
+// grace period), synchronously: while KVM_RUN blocks here, the JS main
+// thread stays free. Requests arrive through shared memory (vcpu-protocol).
+// The main thread stops a run by setting kvm_run.immediate_exit and sending
+// SIGUSR2 to this thread; KVM_RUN returns EINTR, the loop serves what was
+// asked (a register snapshot, an interrupt, a stop) and resumes the guest
+// unless told to stop.
+import { parentPort, workerData } from 'node:worker_threads';
 import { pthreadSelf, SysError } from './kvm/libc.js';
-import type { VcpuFd } from './kvm/vcpu.js';
 import { VmFd } from './kvm/vm.js';
-import type { Ready, Reply, Request, StateRequest, WorkerSetup } from './vcpu-protocol.js';
-import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
+import type { VcpuFd } from './kvm/vcpu.js';
+import { REGS_SIZE, SREGS_SIZE } from './kvm/codec.js';
+import { RUN_EXITED, RUN_STOPPED, slot, stateOps, type Ready, type WorkerSetup } from './vcpu-protocol.js';
 
 const EINTR = 4;
+/** How long an idle worker polls for the next request before sleeping: a run loop's next read comes within this. */
+const IDLE_SPIN_NS = 200_000n;
 const setup = workerData as WorkerSetup;
-const doorbell = new Int32Array(setup.doorbell);
-const port = parentPort!;
+const control = new Int32Array(setup.control);
+const data = new Uint8Array(setup.data);
 
-function nextRequest(block: boolean): Request | undefined {
-  for (;;) {
-    const received = receiveMessageOnPort(setup.requests);
-    if (received) return received.message as Request;
-    if (!block) return undefined;
-    const seen = Atomics.load(doorbell, 0);
-    const again = receiveMessageOnPort(setup.requests);
-    if (again) return again.message as Request;
-    Atomics.wait(doorbell, 0, seen);
-  }
+function errnoOf(error: unknown): number {
+  return error instanceof SysError ? error.errno : 5; // EIO
 }
 
-function failure(id: number, error: unknown): Reply {
-  if (error instanceof SysError) return { id, ok: false, call: error.call, errno: error.errno, message: error.message };
-  return { id, ok: false, call: 'vcpu thread', errno: 5, message: String(error) };
-}
-
-function serveState(vcpu: VcpuFd, request: StateRequest & { id: number }): Reply {
+/** Serves the pending state request, if any. */
+function serveState(vcpu: VcpuFd): void {
+  const seq = Atomics.load(control, slot.stateSeq);
+  if (seq === Atomics.load(control, slot.stateDone)) return;
+  let errno = 0;
   try {
-    switch (request.op) {
-      case 'getRegs':
-        return { id: request.id, ok: true, value: vcpu.getRegs() };
-      case 'setRegs':
-        vcpu.setRegs(request.regs as Regs);
-        return { id: request.id, ok: true };
-      case 'getSregs':
-        return { id: request.id, ok: true, value: vcpu.getSregs() };
-      case 'setSregs':
-        vcpu.setSregs(request.sregs as Sregs);
-        return { id: request.id, ok: true };
-      case 'interrupt':
-        vcpu.interrupt(request.vector);
-        return { id: request.id, ok: true };
+    switch (Atomics.load(control, slot.stateOp)) {
+      case stateOps.getRegs: vcpu.getRegsRaw(data.subarray(0, REGS_SIZE)); break;
+      case stateOps.setRegs: vcpu.setRegsRaw(data.subarray(0, REGS_SIZE)); break;
+      case stateOps.getSregs: vcpu.getSregsRaw(data.subarray(0, SREGS_SIZE)); break;
+      case stateOps.setSregs: vcpu.setSregsRaw(data.subarray(0, SREGS_SIZE)); break;
+      case stateOps.interrupt: vcpu.interrupt(Atomics.load(control, slot.stateArg)); break;
+      default: errno = 22; // EINVAL
     }
   } catch (error) {
-    return failure(request.id, error);
+    errno = errnoOf(error);
   }
+  Atomics.store(control, slot.stateErrno, errno);
+  Atomics.store(control, slot.stateDone, seq);
+  Atomics.notify(control, slot.stateDone);
 }
 
 /** One `run` read: KVM_RUN until a real exit, serving requests whenever kicked out. */
-function run(vcpu: VcpuFd, id: number, lastExit: VcpuExit | undefined, input: ExitInput | undefined): Reply {
-  if (lastExit && input) vcpu.writeExitInput(lastExit, input);
+function run(vcpu: VcpuFd): number {
   for (;;) {
-    // Cleared before the queue is drained: a kick that lands after this
-    // point either is seen in the queue or makes KVM_RUN return at once.
-    vcpu.immediateExit = false;
-    let stopped = false;
-    for (let request = nextRequest(false); request; request = nextRequest(false)) {
-      if (request.op === 'stop') {
-        stopped = true;
-        port.postMessage({ id: request.id, ok: true } satisfies Reply);
-      } else if (request.op === 'run' || request.op === 'close') port.postMessage(failure(request.id, new SysError('KVM_RUN', 16)));
-      else port.postMessage(serveState(vcpu, request));
-    }
-    if (stopped) return { id, ok: true, value: { kind: 'intr' } };
+    // Cleared, then fenced, before requests are checked: a kick that lands
+    // after this point either is seen below or makes KVM_RUN return at once.
+    vcpu.kvmRun.immediateExit = false;
+    Atomics.add(control, slot.fence, 0);
+    serveState(vcpu);
+    if (Atomics.load(control, slot.stopSeq) !== Atomics.load(control, slot.runStopBase)) return RUN_STOPPED;
     try {
       vcpu.run();
-      return { id, ok: true, value: vcpu.readExit() };
+      return RUN_EXITED;
     } catch (error) {
-      if (error instanceof SysError && error.errno === EINTR) continue;
-      return failure(id, error);
+      if (errnoOf(error) !== EINTR) return errnoOf(error);
+    }
+  }
+}
+
+function waitForDoorbell(seen: number): void {
+  const deadline = process.hrtime.bigint() + IDLE_SPIN_NS;
+  while (Atomics.load(control, slot.doorbell) === seen) {
+    if (process.hrtime.bigint() > deadline) {
+      Atomics.wait(control, slot.doorbell, seen);
     }
   }
 }
@@ -86,30 +78,27 @@ function main(): void {
   try {
     vcpu = new VmFd(setup.vmFd, setup.mmapSize).createVcpu(setup.vcpuId);
   } catch (error) {
-    const reply = failure(0, error) as Extract<Reply, { ok: false }>;
-    port.postMessage({ ok: false, call: reply.call, errno: reply.errno, message: reply.message } satisfies Ready);
+    const failure = error instanceof SysError ? error : new SysError('KVM_CREATE_VCPU', 5);
+    parentPort!.postMessage({ ok: false, call: failure.call, errno: failure.errno, message: failure.message } satisfies Ready);
     return;
   }
-  port.postMessage({ ok: true, threadId: pthreadSelf(), kvmRunPointer: vcpu.kvmRunPointer } satisfies Ready);
-  let lastExit: VcpuExit | undefined;
+  parentPort!.postMessage({ ok: true, threadId: pthreadSelf(), kvmRunPointer: vcpu.kvmRunPointer } satisfies Ready);
+  let seen = 0;
   for (;;) {
-    const request = nextRequest(true)!;
-    switch (request.op) {
-      case 'run': {
-        const reply = run(vcpu, request.id, lastExit, request.input);
-        lastExit = reply.ok ? (reply.value as VcpuExit) : undefined;
-        port.postMessage(reply);
-        break;
-      }
-      case 'stop':
-        port.postMessage({ id: request.id, ok: true } satisfies Reply);
-        break;
-      case 'close':
-        vcpu.close();
-        port.postMessage({ id: request.id, ok: true } satisfies Reply);
-        return;
-      default:
-        port.postMessage(serveState(vcpu, request));
+    waitForDoorbell(seen);
+    seen = Atomics.load(control, slot.doorbell);
+    if (Atomics.load(control, slot.close)) {
+      vcpu.close();
+      Atomics.store(control, slot.close, 2);
+      Atomics.notify(control, slot.close);
+      return;
+    }
+    serveState(vcpu);
+    const runSeq = Atomics.load(control, slot.runSeq);
+    if (runSeq !== Atomics.load(control, slot.runDone)) {
+      Atomics.store(control, slot.runResult, run(vcpu));
+      Atomics.store(control, slot.runDone, runSeq);
+      Atomics.notify(control, slot.runDone);
     }
   }
 }

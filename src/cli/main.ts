@@ -43,7 +43,14 @@ await yargs(hideBin(process.argv))
     'umount <dir>',
     'unmount kvmfs, also a stale mount left by a killed daemon ("Transport endpoint is not connected")',
     (y) => y.positional('dir', { type: 'string', demandOption: true }),
-    (argv) => unmount(resolve(argv.dir)),
+    (argv) => {
+      try {
+        unmount(resolve(argv.dir));
+      } catch (error) {
+        process.stderr.write(`kvmfs: ${(error as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    },
   )
   .command(
     'doctor',

@@ -1,6 +1,6 @@
 // `kvmfs mount`: the foreground daemon.
 import { statSync } from 'node:fs';
-import { preloadLibfuse, unmount } from './platform.js';
+import { isMounted, preloadLibfuse, unmount } from './platform.js';
 import { Hypervisor } from '../backend/hypervisor.js';
 import { KvmFs } from '../fs/kvmfs.js';
 import { mountFuse } from '../fs/fuse-adapter.js';
@@ -35,7 +35,7 @@ export async function mount(args: MountArguments): Promise<void> {
     stopping = true;
     process.stderr.write(`kvmfs: ${signal}: destroying VMs and unmounting ${args.mountPoint}\n`);
     try {
-      unmount(args.mountPoint);
+      if (isMounted(args.mountPoint)) unmount(args.mountPoint);
     } catch (error) {
       process.stderr.write(`kvmfs: ${(error as Error).message}\n`);
     }
@@ -45,4 +45,9 @@ export async function mount(args: MountArguments): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // Unmounted from outside (kvmfs umount, umount -l): nothing can reach the
+  // VMs any more, so go, as a FUSE daemon does when its session ends.
+  setInterval(() => {
+    if (!isMounted(args.mountPoint)) void shutdown('unmounted');
+  }, 1000).unref();
 }

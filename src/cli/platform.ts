@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import koffi from 'koffi';
 
 const require = createRequire(import.meta.url);
@@ -21,6 +22,12 @@ export function preloadLibfuse(): void {
   koffi.load(bundledLibfusePath());
 }
 
+/** Whether `mountPoint` is in this process's mount table (read without touching the mount itself). */
+export function isMounted(mountPoint: string): boolean {
+  const escaped = mountPoint.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === escaped);
+}
+
 let umount2: ((target: string, flags: number) => number) | undefined;
 
 /**
@@ -33,7 +40,8 @@ export function unmount(mountPoint: string): void {
     umount2 ??= koffi.load('libc.so.6').func('int umount2(const char *target, int flags)');
     if (umount2(mountPoint, MNT_DETACH) === 0) return;
     const code = koffi.errno();
-    throw new Error(code === 22 ? `${mountPoint} is not a mount point` : `umount2 ${mountPoint}: errno ${code}`);
+    const reasons: Record<number, string> = { 2: 'no such directory', 22: 'is not a mount point', 16: 'is busy', 1: 'not permitted' };
+    throw new Error(`${mountPoint} ${reasons[code] ?? `cannot be unmounted (errno ${code})`}`);
   }
   const helper = join(dirname(require.resolve('fuse-shared-library-linux/package.json')), 'libfuse', 'bin', 'fusermount');
   const result = spawnSync(helper, ['-uz', mountPoint], { encoding: 'utf8' });

@@ -61,9 +61,10 @@ function answerCount(cb: (count: number) => void, operation: () => Promise<numbe
 const none = (): unknown[] => [];
 
 function operations(fs: KvmFs): Record<string, unknown> {
-  const denied = (...args: unknown[]) => {
+  /** create, mknod, unlink, rename: the path is the first argument; link, symlink: the new name is the second. */
+  const denied = (pathArgument: number) => (...args: unknown[]) => {
     const cb = args[args.length - 1] as Callback;
-    const path = args[0] as string;
+    const path = args[pathArgument] as string;
     answer(cb, () => fs.guard(path, () => fs.deny(path)), none);
   };
   return {
@@ -84,11 +85,11 @@ function operations(fs: KvmFs): Record<string, unknown> {
     chown: (path: string, uid: number, gid: number, cb: Callback) => answer(cb, () => fs.guard(path, () => fs.chown(path, uid, gid)), none),
     // touch(1) on an existing file: accepted, times are not kept
     utimens: (path: string, _atime: number, _mtime: number, cb: Callback) => answer(cb, () => fs.getattr(path), none),
-    create: denied,
-    mknod: denied,
-    unlink: denied,
-    rename: denied,
-    link: denied,
-    symlink: denied,
+    create: denied(0),
+    mknod: denied(0),
+    unlink: denied(0),
+    rename: denied(0),
+    link: denied(1),
+    symlink: denied(1),
   };
 }

@@ -2,6 +2,7 @@
 import { errno, FsError } from '../errors.js';
 import type { Attributes, BlockFile, SnapshotFile } from '../node.js';
 import type { VirtualMachine } from '../../backend/hypervisor.js';
+import { PAGE_SIZE } from '../../backend/guest-memory.js';
 
 /**
  * Guest RAM from GPA 0. Like a block device: truncate only grows it, and
@@ -22,7 +23,8 @@ export function memoryFile(vm: VirtualMachine, attr: Attributes, maxSize: () => 
     truncate(size) {
       if (size <= vm.memory.size) return; // O_TRUNC of a shell `>` must never wipe RAM
       const limit = maxSize();
-      if (size - vm.memory.size > limit) {
+      // memory grows in whole pages: check the size it will really have
+      if (Math.ceil(size / PAGE_SIZE) * PAGE_SIZE - vm.memory.size > limit) {
         throw new FsError(errno.ENOSPC, `cannot grow memory to ${size} bytes: over the mount's --max-memory (${limit} bytes left)`);
       }
       vm.memory.grow(size);
