@@ -22,11 +22,13 @@ await yargs(hideBin(process.argv))
       .option('run-timeout', { type: 'number', default: 1000, describe: 'ms a read of run may take before it returns "intr" (0 = no limit)' })
       .option('max-memory', { type: 'string', default: `${Math.floor(defaultMaxMemory / 1024 ** 2)}M`, describe: 'guest RAM of all VMs together (e.g. 512M, 8G); default half the host RAM' })
       .option('max-vms', { type: 'number', default: 1024, describe: 'how many VMs may exist at once' })
+      .option('max-vcpus', { type: 'number', default: 256, describe: 'how many vcpus (host threads) all VMs together may have' })
       .option('allow-other', { type: 'boolean', default: false, describe: 'let other users in; mode bits and ownership (chmod/chown on a VM) decide what they may do' })
       .option('debug', { type: 'boolean', default: false, describe: 'print every FUSE operation' })
       .check((argv) => {
         if (!Number.isInteger(argv['run-timeout']) || argv['run-timeout'] < 0) throw new Error('--run-timeout must be a whole number of ms >= 0');
         if (!Number.isInteger(argv['max-vms']) || argv['max-vms'] < 1) throw new Error('--max-vms must be a whole number >= 1');
+        if (!Number.isInteger(argv['max-vcpus']) || argv['max-vcpus'] < 1) throw new Error('--max-vcpus must be a whole number >= 1');
         parseSize(argv['max-memory']);
         return true;
       }),
@@ -35,6 +37,7 @@ await yargs(hideBin(process.argv))
       runTimeoutMs: argv['run-timeout'],
       maxMemory: parseSize(argv['max-memory']),
       maxVms: argv['max-vms'],
+      maxVcpus: argv['max-vcpus'],
       allowOther: argv['allow-other'],
       debug: argv.debug,
     }),

@@ -203,6 +203,11 @@ export class KvmFs {
   private async createVcpu(vmNode: VmNode, name: string): Promise<void> {
     const match = VCPU_NAME.exec(name);
     if (!match) throw new FsError(errno.EINVAL, `cannot create ${quote(name)}: a VM holds only vcpu<N> directories (N decimal, no leading zeros)`);
+    let vcpus = 0;
+    for (const node of this.root.vms.values()) vcpus += node.vcpus.size;
+    if (vcpus >= this.options.maxVcpus) {
+      throw new FsError(errno.ENOSPC, `cannot create ${quote(name)}: the mount's --max-vcpus (${this.options.maxVcpus}) is reached`);
+    }
     const vcpu = await vmNode.vm.createVcpu(Number(match[1]));
     vmNode.vcpus.set(name, new VcpuNode(vcpu, attributes(directoryMode, vmNode.attr), this.options.runTimeoutMs));
   }

@@ -21,6 +21,8 @@ export interface MountOptions {
   maxMemory: number;
   /** --max-vms */
   maxVms: number;
+  /** --max-vcpus: vcpus of all VMs together (each is a host thread) */
+  maxVcpus: number;
 }
 
 export class VcpuNode {
