@@ -24,6 +24,7 @@ await yargs(hideBin(process.argv))
       .option('max-vms', { type: 'number', default: 1024, describe: 'how many VMs may exist at once' })
       .option('max-vcpus', { type: 'number', default: 256, describe: 'how many vcpus (host threads) all VMs together may have' })
       .option('allow-other', { type: 'boolean', default: false, describe: 'let other users in; mode bits and ownership (chmod/chown on a VM) decide what they may do' })
+      .option('busy-poll', { type: 'number', default: 2, describe: 'ms the daemon keeps polling for the next operation after one (0 = sleep at once; saves a thread wake-up per operation while busy)' })
       .option('debug', { type: 'boolean', default: false, describe: 'print every FUSE operation' })
       .check((argv) => {
         if (!Number.isInteger(argv['run-timeout']) || argv['run-timeout'] < 0) throw new Error('--run-timeout must be a whole number of ms >= 0');
@@ -40,6 +41,7 @@ await yargs(hideBin(process.argv))
       maxVcpus: argv['max-vcpus'],
       allowOther: argv['allow-other'],
       debug: argv.debug,
+      busyPollMs: argv['busy-poll'],
     }),
   )
   .command(

@@ -10,6 +10,7 @@ export interface MountArguments extends MountOptions {
   mountPoint: string;
   allowOther: boolean;
   debug: boolean;
+  busyPollMs: number;
 }
 
 /** A mount point left behind by a daemon that was killed answers ENOTCONN. */
@@ -26,7 +27,7 @@ export async function mount(args: MountArguments): Promise<void> {
   const hypervisor = Hypervisor.open();
   const fs = new KvmFs(hypervisor, args, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
   clearStaleMount(args.mountPoint);
-  await mountFuse(args.mountPoint, fs, { debug: args.debug, allowOther: args.allowOther });
+  await mountFuse(args.mountPoint, fs, { debug: args.debug, allowOther: args.allowOther, busyPollMs: args.busyPollMs });
   process.stderr.write(`kvmfs: mounted at ${args.mountPoint} (KVM API ${hypervisor.apiVersion}); Ctrl-C or SIGTERM unmounts\n`);
 
   let stopping = false;

@@ -4,12 +4,15 @@
 import { createRequire } from 'node:module';
 import { toFsError } from './errors.js';
 import type { KvmFs, Stat } from './kvmfs.js';
+import { BusyPoll } from './busy-poll.js';
 
 const require = createRequire(import.meta.url);
 
 export interface FuseMountOptions {
   debug: boolean;
   allowOther: boolean;
+  /** ms the event loop keeps polling after an operation (0: never) */
+  busyPollMs: number;
 }
 
 type Callback = (result: number, ...values: unknown[]) => void;
@@ -30,7 +33,8 @@ const EXTRA_OPTIONS = ['direct_io', 'big_writes', 'attr_timeout=0', 'entry_timeo
 
 export async function mountFuse(mountPoint: string, fs: KvmFs, options: FuseMountOptions): Promise<void> {
   const Fuse = require('fuse-native');
-  const fuse: FuseInstance = new Fuse(mountPoint, operations(fs), {
+  const poll = new BusyPoll(options.busyPollMs);
+  const fuse: FuseInstance = new Fuse(mountPoint, operations(fs, () => poll.touch()), {
     debug: options.debug,
     allowOther: options.allowOther,
     timeout: false, // a `run` read may legitimately block for as long as the guest runs
@@ -60,14 +64,14 @@ function answerCount(cb: (count: number) => void, operation: () => Promise<numbe
 
 const none = (): unknown[] => [];
 
-function operations(fs: KvmFs): Record<string, unknown> {
+function operations(fs: KvmFs, touch: () => void): Record<string, unknown> {
   /** create, mknod, unlink, rename: the path is the first argument; link, symlink: the new name is the second. */
   const denied = (pathArgument: number) => (...args: unknown[]) => {
     const cb = args[args.length - 1] as Callback;
     const path = args[pathArgument] as string;
     answer(cb, () => fs.guard(path, () => fs.deny(path)), none);
   };
-  return {
+  const ops: Record<string, (...args: never[]) => void> = {
     getattr: (path: string, cb: Callback) => answer(cb, () => fs.getattr(path), (stat: Stat) => [stat]),
     fgetattr: (path: string, _fd: number, cb: Callback) => answer(cb, () => fs.getattr(path), (stat: Stat) => [stat]),
     readdir: (path: string, cb: Callback) => answer(cb, () => fs.readdir(path), (names) => [names]),
@@ -92,4 +96,8 @@ function operations(fs: KvmFs): Record<string, unknown> {
     link: denied(1),
     symlink: denied(1),
   };
+  return Object.fromEntries(Object.entries(ops).map(([name, op]) => [name, (...args: never[]) => {
+    touch();
+    op(...args);
+  }]));
 }
