@@ -185,7 +185,7 @@ describe('the daemon', () => {
       expect(result).toMatchObject({ code: 0, stderr: '' });
       expect(await isMounted(mount.dir)).toBe(false);
       // like any FUSE daemon after fusermount -u: nothing is served any more, so it exits
-      const exited = await Promise.race([waitForExit(mount), new Promise<undefined>((r) => setTimeout(r, 2000))]);
+      const exited = await Promise.race([waitForExit(mount), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
       expect(exited, 'daemon still running 2 s after its mount was unmounted').toMatchObject({ code: 0 });
     } finally {
       await mount.stop();

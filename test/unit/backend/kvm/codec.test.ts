@@ -20,7 +20,7 @@ const sregs: Sregs = {
   interrupt_bitmap: [1n, 1n << 63n, 0n, 0xffffffffffffffffn],
 };
 
-function koffiBytes(type: koffi.TypeObject, value: object, size: number): Buffer {
+function koffiBytes(type: ReturnType<typeof koffi.struct>, value: object, size: number): Buffer {
   const bytes = Buffer.alloc(size);
   koffi.encode(bytes, type, value);
   return bytes;
