@@ -9,6 +9,7 @@ import { KvmRunPage } from './kvm/kvm-run.js';
 import { REGS_AREA, RUN_EXITED, RUN_STOPPED, slot, stateOpNames, stateOps, type Ready, type StateOp, type WorkerSetup } from './vcpu-protocol.js';
 import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
 
+const EIO = 5;
 const EBADF = 9;
 const EBUSY = 16;
 /**
@@ -45,6 +46,7 @@ export class VcpuThread {
     private readonly kvmRun: KvmRunPage,
   ) {
     this.dataView = new DataView(data);
+    worker.once('exit', () => this.workerGone());
   }
 
   /** Starts the vcpu's thread, which creates vcpu `id` on the VM fd. */
@@ -141,6 +143,21 @@ export class VcpuThread {
     const closed = this.reply(slot.close, 2);
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000))]);
     await this.worker.terminate();
+  }
+
+  /**
+   * The thread ended (closed, or died): whatever waits for it gets EIO
+   * rather than waiting forever.
+   */
+  private workerGone(): void {
+    this.state = 'closed';
+    const control = this.control;
+    Atomics.store(control, slot.stateErrno, EIO);
+    Atomics.store(control, slot.stateDone, Atomics.load(control, slot.stateSeq));
+    Atomics.store(control, slot.runResult, EIO);
+    Atomics.store(control, slot.runDone, Atomics.load(control, slot.runSeq));
+    Atomics.store(control, slot.close, 2);
+    for (const index of [slot.stateDone, slot.runDone, slot.close]) Atomics.notify(control, index);
   }
 
   private refuseWhileRunning(call: string): void {
