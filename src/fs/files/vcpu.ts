@@ -12,30 +12,47 @@ function refuseWhileRunning(vcpu: VcpuThread): void {
   if (vcpu.running) throw new FsError(errno.EBUSY, 'the vcpu is running (write stop first)');
 }
 
-export function regsFile(vcpu: VcpuThread, attr: Attributes): SnapshotFile {
+/**
+ * A register file: a read renders a snapshot; a write is parsed whole, then
+ * applied over the current state with one ioctl.
+ */
+function stateFile<State, Patch>(attr: Attributes, vcpu: VcpuThread, codec: {
+  get: () => Promise<State>;
+  set: (state: State) => Promise<void>;
+  render: (state: State) => string;
+  parse: (text: string) => Patch;
+  apply: (current: State, patch: Patch) => State;
+}): SnapshotFile {
   return {
     kind: 'snapshot',
     attr,
-    read: async () => renderRegs(await vcpu.getRegs()),
+    read: async () => codec.render(await codec.get()),
     async write(text) {
-      const patch = parseRegs(text);
+      const patch = codec.parse(text);
       refuseWhileRunning(vcpu);
-      await vcpu.setRegs({ ...(await vcpu.getRegs()), ...patch });
+      await codec.set(codec.apply(await codec.get(), patch));
     },
   };
 }
 
+export function regsFile(vcpu: VcpuThread, attr: Attributes): SnapshotFile {
+  return stateFile(attr, vcpu, {
+    get: () => vcpu.getRegs(),
+    set: (regs) => vcpu.setRegs(regs),
+    render: renderRegs,
+    parse: parseRegs,
+    apply: (current, patch) => ({ ...current, ...patch }),
+  });
+}
+
 export function sregsFile(vcpu: VcpuThread, attr: Attributes): SnapshotFile {
-  return {
-    kind: 'snapshot',
-    attr,
-    read: async () => renderSregs(await vcpu.getSregs()),
-    async write(text) {
-      const patch = parseSregs(text);
-      refuseWhileRunning(vcpu);
-      await vcpu.setSregs(applySregsPatch(await vcpu.getSregs(), patch));
-    },
-  };
+  return stateFile(attr, vcpu, {
+    get: () => vcpu.getSregs(),
+    set: (sregs) => vcpu.setSregs(sregs),
+    render: renderSregs,
+    parse: parseSregs,
+    apply: applySregsPatch,
+  });
 }
 
 /** A read runs the vcpu to its next exit; a write answers an `io in` or `mmio read`. */
