@@ -7,6 +7,11 @@ import { KVM_MEM_LOG_DIRTY_PAGES } from './kvm/abi.js';
 import type { VmFd } from './kvm/vm.js';
 
 export const PAGE_SIZE = 4096;
+/**
+ * Each growth is a KVM memory slot, and dirty_log costs one ioctl per slot:
+ * a bound keeps one VM from making every read of it (and the daemon) slow.
+ */
+export const MAX_REGIONS = 64;
 
 interface Region {
   slot: number;
@@ -31,10 +36,15 @@ export class GuestMemory {
     return Math.ceil(this.totalSize / PAGE_SIZE / 64) * 8;
   }
 
+  get regionCount(): number {
+    return this.regions.length;
+  }
+
   /** Grows RAM to `size` rounded up to a page; never shrinks. */
   grow(size: number): void {
     const target = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
     if (target <= this.totalSize) return;
+    if (this.regions.length >= MAX_REGIONS) throw new SysError('grow guest memory', 28 /* ENOSPC */);
     const length = target - this.totalSize;
     const pointer = mmap(null, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) as bigint;
     if (pointer === MAP_FAILED) throw new SysError('mmap guest memory', koffi.errno());

@@ -146,16 +146,22 @@ export class VcpuThread {
   }
 
   /**
-   * The thread ended (closed, or died): whatever waits for it gets EIO
-   * rather than waiting forever.
+   * The thread ended (closed, or died): a request it left unanswered gets
+   * EIO rather than waiting forever.
    */
   private workerGone(): void {
     this.state = 'closed';
     const control = this.control;
-    Atomics.store(control, slot.stateErrno, EIO);
-    Atomics.store(control, slot.stateDone, Atomics.load(control, slot.stateSeq));
-    Atomics.store(control, slot.runResult, EIO);
-    Atomics.store(control, slot.runDone, Atomics.load(control, slot.runSeq));
+    const stateSeq = Atomics.load(control, slot.stateSeq);
+    if (Atomics.load(control, slot.stateDone) !== stateSeq) {
+      Atomics.store(control, slot.stateErrno, EIO);
+      Atomics.store(control, slot.stateDone, stateSeq);
+    }
+    const runSeq = Atomics.load(control, slot.runSeq);
+    if (Atomics.load(control, slot.runDone) !== runSeq) {
+      Atomics.store(control, slot.runResult, EIO);
+      Atomics.store(control, slot.runDone, runSeq);
+    }
     Atomics.store(control, slot.close, 2);
     for (const index of [slot.stateDone, slot.runDone, slot.close]) Atomics.notify(control, index);
   }

@@ -42,7 +42,8 @@ export async function mount(args: MountArguments): Promise<void> {
     }
     // VM teardown waits for vcpu threads; never let it hold the exit up.
     await Promise.race([fs.destroyAll(), new Promise((resolve) => setTimeout(resolve, 500))]);
-    process.exit(0);
+    // Let the answers of the runs just stopped (`intr`) reach their readers.
+    setTimeout(() => process.exit(0), 20);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

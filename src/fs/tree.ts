@@ -65,7 +65,7 @@ export class RootNode {
     this.files = new Map<string, PseudoFile>([
       ['api_version', apiVersionFile(hypervisor, file(READ_ONLY))],
       ['capabilities', capabilitiesFile(hypervisor, file(READ_ONLY))],
-      ['last_error', this.errors.file(file(READ_ONLY))],
+      ['last_error', this.errors.file(file(OWNER_READ))],
     ]);
   }
 }

@@ -2,7 +2,7 @@
 import { errno, FsError } from '../errors.js';
 import type { Attributes, BlockFile, SnapshotFile } from '../node.js';
 import type { VirtualMachine } from '../../backend/hypervisor.js';
-import { PAGE_SIZE } from '../../backend/guest-memory.js';
+import { MAX_REGIONS, PAGE_SIZE } from '../../backend/guest-memory.js';
 
 /**
  * Guest RAM from GPA 0. Like a block device: truncate only grows it, and
@@ -26,6 +26,9 @@ export function memoryFile(vm: VirtualMachine, attr: Attributes, maxSize: () => 
       // memory grows in whole pages: check the size it will really have
       if (Math.ceil(size / PAGE_SIZE) * PAGE_SIZE - vm.memory.size > limit) {
         throw new FsError(errno.ENOSPC, `cannot grow memory to ${size} bytes: over the mount's --max-memory (${limit} bytes left)`);
+      }
+      if (vm.memory.regionCount >= MAX_REGIONS) {
+        throw new FsError(errno.ENOSPC, `cannot grow memory again: it was grown ${MAX_REGIONS} times (each growth is a KVM memory slot); grow it in fewer, larger steps`);
       }
       vm.memory.grow(size);
     },
