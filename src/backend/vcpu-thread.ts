@@ -18,7 +18,7 @@ const EBUSY = 16;
  * poll costs less than the event loop's wake-up (the figures are in
  * docs/performance.md).
  */
-const REPLY_SPIN_NS = 200_000n;
+const REPLY_SPIN_NS = 50_000n;
 
 // A signal with no handler would kill the process; with one, it only makes
 // the vcpu thread's KVM_RUN return EINTR.

@@ -15,6 +15,7 @@ const O_RDONLY = 0;
 const O_WRONLY = 1;
 /** Longest write a text file takes; anything longer is not a state change. */
 const MAX_TEXT_WRITE = 64 * 1024;
+const NAME_MAX = 255;
 const VCPU_NAME = /^vcpu(0|[1-9][0-9]{0,3})$/;
 
 export interface Stat {
@@ -193,6 +194,10 @@ export class KvmFs {
   }
 
   private createVm(name: string): void {
+    // fuse-native passes names as JS strings: bytes that are not UTF-8 arrive
+    // as U+FFFD and would name a different VM; longer names it cuts when listing.
+    if (name.includes('\ufffd')) throw new FsError(errno.EINVAL, `cannot create VM ${quote(name)}: a VM name must be UTF-8 text`);
+    if (Buffer.byteLength(name) > NAME_MAX) throw new FsError(errno.ENAMETOOLONG, `cannot create a VM with a ${Buffer.byteLength(name)}-byte name (at most ${NAME_MAX})`);
     if (this.root.vms.size >= this.options.maxVms) {
       throw new FsError(errno.ENOSPC, `cannot create VM ${quote(name)}: the mount's --max-vms (${this.options.maxVms}) is reached`);
     }

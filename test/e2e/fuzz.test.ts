@@ -138,11 +138,10 @@ describe(`fuzzing every writable file (seed ${SEED})`, () => {
       expect(run.code, `client ${i} (seed ${SEED}) exit ${run.code}: ${JSON.stringify(run.summary?.failures.filter((f) => f.kind === 'clientError'))}\n${run.stderr.slice(-2000)}`).toBe(0);
     }
     expect(total('writes')).toBeGreaterThanOrEqual(WRITES);
-    // the mix really covers every writable file
+    // the mix really covers every writable file (a short run, KVMFS_FUZZ_WRITES, may miss the rare ones)
     const files = new Set(summaries.flatMap((s) => Object.keys(s.byFile)));
-    for (const file of ['vcpu0/regs', 'vcpu0/sregs', 'vcpu0/run', 'vcpu1/run', 'vcpu0/interrupt', 'vcpu0/stop', 'vcpu1/stop', 'memory', 'mkdir', 'rmdir']) {
-      expect(files, `seed ${SEED}`).toContain(file);
-    }
+    const wanted = ['vcpu0/regs', 'vcpu0/sregs', 'vcpu0/run', 'vcpu1/run', 'vcpu0/interrupt', 'vcpu0/stop', 'vcpu1/stop', 'memory', 'mkdir', 'rmdir'];
+    if (WRITES >= 20_000) for (const file of wanted) expect(files, `seed ${SEED}`).toContain(file);
     expect(total('accepted')).toBeGreaterThan(WRITES / 10);
     expect(total('rejected')).toBeGreaterThan(WRITES / 2);
   });
@@ -177,12 +176,10 @@ describe(`fuzzing every writable file (seed ${SEED})`, () => {
     await mount.ok('mkdir "$M/after" "$M/after/vcpu0" && echo "rax 0x42" > "$M/after/vcpu0/regs" && grep -qx "rax 0x0000000000000042" "$M/after/vcpu0/regs" && rmdir "$M/after"');
   });
 
-  // Known bug (reported): a VM name is not kept byte for byte. fuse-native
-  // hands kvmfs paths as JS strings, so bytes that are not UTF-8 become
-  // U+FFFD and a 1024-byte name is listed cut to 1023 bytes; such a VM is
-  // listed under a name that is not the one it was created with. When this
-  // is fixed, this test fails: make it a plain `it`.
-  it.fails('VM names are listed exactly as they were created (known bug: not for non-UTF-8 or 1024-byte names)', () => {
+  // fuse-native hands kvmfs paths as JS strings (bytes that are not UTF-8
+  // become U+FFFD) and cuts long names when listing, so kvmfs refuses such
+  // names (EINVAL, ENAMETOOLONG); every VM it makes is listed as created.
+  it('VM names are listed exactly as they were created', () => {
     expect(total('nameMismatches'), `seed ${SEED}: ${JSON.stringify(summaries.flatMap((s) => s.nameMismatchExamples).slice(0, 5))}`).toBe(0);
   });
 });
