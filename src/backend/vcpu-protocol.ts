@@ -29,6 +29,8 @@ export const slot = {
   close: 11,
   /** an Atomics read-modify-write on this slot is the worker's full memory fence */
   fence: 12,
+  /** 1 while the worker sleeps on the doorbell: only then is a futex wake needed */
+  sleeping: 13,
   count: 16,
 } as const;
 

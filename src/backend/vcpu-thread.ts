@@ -18,7 +18,7 @@ const EBUSY = 16;
  * poll costs less than the event loop's wake-up (the figures are in
  * docs/performance.md).
  */
-const REPLY_SPIN_NS = 50_000n;
+const REPLY_SPIN_NS = 100_000n;
 
 // A signal with no handler would kill the process; with one, it only makes
 // the vcpu thread's KVM_RUN return EINTR.
@@ -197,7 +197,8 @@ export class VcpuThread {
 
   private ringDoorbell(): void {
     Atomics.add(this.control, slot.doorbell, 1);
-    Atomics.notify(this.control, slot.doorbell);
+    // A polling worker sees the ring by itself; the wake is a system call.
+    if (Atomics.load(this.control, slot.sleeping)) Atomics.notify(this.control, slot.doorbell);
   }
 
   /** Makes a KVM_RUN in progress (or the next one) return EINTR. */
