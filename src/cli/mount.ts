@@ -1,5 +1,5 @@
 // `kvmfs mount`: the foreground daemon.
-import { statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { isMounted, preloadLibfuse, unmount } from './platform.js';
 import { Hypervisor } from '../backend/hypervisor.js';
 import { KvmFs } from '../fs/kvmfs.js';
@@ -22,11 +22,19 @@ function clearStaleMount(mountPoint: string): void {
   }
 }
 
+/** The mount point is created if missing; libfuse refuses a non-empty one with a cryptic message. */
+function prepareMountPoint(mountPoint: string): void {
+  clearStaleMount(mountPoint);
+  mkdirSync(mountPoint, { recursive: true });
+  if (!statSync(mountPoint).isDirectory()) throw new Error(`${mountPoint} is not a directory`);
+  if (readdirSync(mountPoint).length > 0) throw new Error(`${mountPoint} is not empty: mount kvmfs on an empty directory`);
+}
+
 export async function mount(args: MountArguments): Promise<void> {
   preloadLibfuse();
   const hypervisor = Hypervisor.open();
   const fs = new KvmFs(hypervisor, args, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
-  clearStaleMount(args.mountPoint);
+  prepareMountPoint(args.mountPoint);
   await mountFuse(args.mountPoint, fs, { debug: args.debug, allowOther: args.allowOther, busyPollMs: args.busyPollMs });
   process.stderr.write(`kvmfs: mounted at ${args.mountPoint} (KVM API ${hypervisor.apiVersion}); Ctrl-C or SIGTERM unmounts\n`);
 

@@ -86,6 +86,23 @@ describe('the CLI', () => {
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
+  it('kvmfs mount refuses a non-empty directory with one clear line, and mounts nothing', async () => {
+    await sh(scratch.dir, 'mkdir -p "$M/full/x"');
+    const result = await kvmfs(scratch.dir, `mount "${scratch.dir}/full"`);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toBe(`kvmfs: ${scratch.dir}/full is not empty: mount kvmfs on an empty directory\n`);
+    expect(await isMounted(`${scratch.dir}/full`)).toBe(false);
+  });
+
+  it('kvmfs mount creates a missing mount point', async () => {
+    const mount = await Mount.start([], `${scratch.dir}/new/mnt`);
+    try {
+      expect(await mount.ok('cat "$M/api_version"')).toBe('12\n');
+    } finally {
+      await mount.stop();
+    }
+  });
+
   it('kvmfs umount on a missing directory: one clear line, non-zero exit', async () => {
     const result = await kvmfs(scratch.dir, 'umount "$M/missing"');
     expect(result.code).not.toBe(0);
