@@ -14,7 +14,6 @@ export const MAP_PRIVATE = 0x02;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_NORESERVE = 0x4000;
 export const MAP_FAILED = 0xffffffffffffffffn;
-export const MADV_DONTNEED = 4;
 export const SIGUSR2 = 12;
 
 export const open = libc.func('int open(const char *path, int flags)');
@@ -32,7 +31,6 @@ export function ioctlWith(argType: string): (fd: number, request: number, arg: u
 }
 export const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
 export const munmap = libc.func('int munmap(void *addr, size_t length)');
-export const madvise = libc.func('int madvise(void *addr, size_t length, int advice)');
 export const strerror = libc.func('const char *strerror(int errnum)');
 export const pthreadSelf = libc.func('uint64_t pthread_self()');
 export const pthreadKill = libc.func('int pthread_kill(uint64_t thread, int sig)');
