@@ -14,7 +14,11 @@ export class Kvm {
     return check('KVM_GET_API_VERSION', ioctlValue(this.fd, ioctls.KVM_GET_API_VERSION, 0));
   }
 
-  /** KVM_CHECK_EXTENSION: 0 when unsupported, else a capability-specific value. */
+  /**
+   * KVM_CHECK_EXTENSION: 0 when unsupported, else a capability-specific
+   * value. A capability the system fd refuses to answer (EINVAL for some
+   * VM-only ones) is reported as 0, as an unsupported one is.
+   */
   checkExtension(cap: number): number {
     const result = ioctlValue(this.fd, ioctls.KVM_CHECK_EXTENSION, cap);
     return result < 0 ? 0 : result;
