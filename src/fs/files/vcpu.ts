@@ -62,9 +62,9 @@ export function runFile(vcpu: VcpuThread, attr: Attributes, runTimeoutMs: number
     attr,
     read: async () => renderExit(await vcpu.run(runTimeoutMs)),
     write(text) {
-      const input = parseExitInput(text, vcpu.lastExit);
+      // While it runs there is no exit to answer yet: busy, not malformed.
       refuseWhileRunning(vcpu);
-      vcpu.supplyInput(input);
+      vcpu.supplyInput(parseExitInput(text, vcpu.lastExit));
     },
   };
 }
