@@ -2,7 +2,7 @@
 // end from GPA 0. Growing adds a slot rather than remapping, so memory the
 // guest (or a reader) holds never moves. Pages are committed lazily: a VM
 // with 64 MiB it never touches costs the host nothing.
-import { koffi, mmap, munmap, MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE, SysError } from './kvm/libc.js';
+import { errno, koffi, mmap, munmap, MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE, SysError } from './kvm/libc.js';
 import { KVM_MEM_LOG_DIRTY_PAGES } from './kvm/abi.js';
 import type { VmFd } from './kvm/vm.js';
 
@@ -44,7 +44,7 @@ export class GuestMemory {
   grow(size: number): void {
     const target = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
     if (target <= this.totalSize) return;
-    if (this.regions.length >= MAX_REGIONS) throw new SysError('grow guest memory', 28 /* ENOSPC */);
+    if (this.regions.length >= MAX_REGIONS) throw new SysError('grow guest memory', errno.ENOSPC);
     const length = target - this.totalSize;
     const pointer = mmap(null, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) as bigint;
     if (pointer === MAP_FAILED) throw new SysError('mmap guest memory', koffi.errno());

@@ -3,15 +3,13 @@
 // turns file operations into requests for the worker, and kicks a running
 // vcpu out of KVM_RUN (immediate_exit + SIGUSR2) when a request cannot wait.
 import { Worker } from 'node:worker_threads';
-import { koffi, pthreadKill, SIGUSR2, SysError } from './kvm/libc.js';
+import { errno, koffi, pthreadKill, SIGUSR2, SysError } from './kvm/libc.js';
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs } from './kvm/codec.js';
 import { KvmRunPage } from './kvm/kvm-run.js';
 import { REGS_AREA, RUN_EXITED, RUN_STOPPED, slot, stateOpNames, stateOps, type Ready, type StateOp, type WorkerSetup } from './vcpu-protocol.js';
 import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
 
-const EIO = 5;
-const EBADF = 9;
-const EBUSY = 16;
+const { EIO, EBADF, EBUSY } = errno;
 /**
  * How long the main thread polls for a reply before it yields to the event
  * loop: a guest exit or an ioctl usually answers well within this, and a

@@ -7,13 +7,13 @@
 // asked (a register snapshot, an interrupt, a stop) and resumes the guest
 // unless told to stop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { pthreadSelf, SysError } from './kvm/libc.js';
+import { errno as errnos, pthreadSelf, SysError } from './kvm/libc.js';
 import { VmFd } from './kvm/vm.js';
 import type { VcpuFd } from './kvm/vcpu.js';
 import { REGS_SIZE, SREGS_SIZE } from './kvm/codec.js';
 import { RUN_EXITED, RUN_STOPPED, slot, stateOps, type Ready, type WorkerSetup } from './vcpu-protocol.js';
 
-const EINTR = 4;
+const { EINTR, EIO, EINVAL } = errnos;
 /** How long an idle worker polls for the next request before sleeping: a run loop's next read comes within this. */
 const IDLE_SPIN_NS = 200_000n;
 const setup = workerData as WorkerSetup;
@@ -21,7 +21,7 @@ const control = new Int32Array(setup.control);
 const data = new Uint8Array(setup.data);
 
 function errnoOf(error: unknown): number {
-  return error instanceof SysError ? error.errno : 5; // EIO
+  return error instanceof SysError ? error.errno : EIO;
 }
 
 /** Serves the pending state request, if any. */
@@ -36,7 +36,7 @@ function serveState(vcpu: VcpuFd): void {
       case stateOps.getSregs: vcpu.getSregsRaw(data.subarray(0, SREGS_SIZE)); break;
       case stateOps.setSregs: vcpu.setSregsRaw(data.subarray(0, SREGS_SIZE)); break;
       case stateOps.interrupt: vcpu.interrupt(Atomics.load(control, slot.stateArg)); break;
-      default: errno = 22; // EINVAL
+      default: errno = EINVAL;
     }
   } catch (error) {
     errno = errnoOf(error);

@@ -1,11 +1,10 @@
 // One VM as kvmfs drives it: the VM fd, its guest RAM and its vcpu threads.
-import { SysError } from './kvm/libc.js';
+import { errno, SysError } from './kvm/libc.js';
 import type { VmFd } from './kvm/vm.js';
 import { GuestMemory } from './guest-memory.js';
 import { VcpuThread } from './vcpu-thread.js';
 
-const EBUSY = 16;
-const EEXIST = 17;
+const { EBUSY, EEXIST } = errno;
 /** Where KVM_SET_TSS_ADDR puts the three pages VMX real mode needs: just below 4 GiB, out of RAM's way (as QEMU does). */
 const TSS_ADDRESS = 0xfffbd000;
 

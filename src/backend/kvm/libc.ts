@@ -15,6 +15,8 @@ export const MAP_ANONYMOUS = 0x20;
 export const MAP_NORESERVE = 0x4000;
 export const MAP_FAILED = 0xffffffffffffffffn;
 export const SIGUSR2 = 12;
+/** errno values by name, as this OS numbers them */
+export const errno = koffi.os.errno;
 
 export const open = libc.func('int open(const char *path, int flags)');
 export const close = libc.func('int close(int fd)');
