@@ -32,6 +32,7 @@
 // a JSON summary (ASCII only); every failure in it carries the seed and the
 // inputs as JSON (latin1 text and base64 bytes).
 import fs from 'node:fs';
+import { seededRandom } from './seeded-random.mjs';
 
 // ---------------------------------------------------------------- arguments
 
@@ -57,17 +58,6 @@ const V = `${MOUNT}/${VM}`;
 
 // ---------------------------------------------------------------- randomness
 
-/** mulberry32, as test/e2e/assert-helpers.ts, seeded per client. */
-function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = seededRandom((SEED ^ Math.imul(CLIENT + 1, 0x9e3779b1)) >>> 0);
 const int = (n) => Math.floor(random() * n);
 const chance = (p) => random() < p;

@@ -14,6 +14,7 @@
 // Each operation is timed. The last line on stdout is a JSON summary: per
 // kind, the operations done, errors by errno, bad results, max and total ms.
 import fs from 'node:fs';
+import { seededRandom } from './seeded-random.mjs';
 
 const [role, ...rest] = process.argv.slice(2);
 const kinds = {};
@@ -70,18 +71,6 @@ function runLoop(vcpuDir, durationMs) {
   }
   fs.closeSync(fd);
   return { exits };
-}
-
-/** mulberry32 */
-function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function readLoop(mount, durationMs, seed, vms) {
