@@ -2,16 +2,11 @@
 // end from GPA 0. Growing adds a slot rather than remapping, so memory the
 // guest (or a reader) holds never moves. Pages are committed lazily: a VM
 // with 64 MiB it never touches costs the host nothing.
-import { errno, koffi, mmap, munmap, MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE, SysError } from './kvm/libc.js';
+import { koffi, mmap, munmap, MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE, SysError } from './kvm/libc.js';
 import { KVM_MEM_LOG_DIRTY_PAGES } from './kvm/abi.js';
 import type { VmFd } from './kvm/vm.js';
 
 export const PAGE_SIZE = 4096;
-/**
- * Each growth is a KVM memory slot, and dirty_log costs one ioctl per slot:
- * a bound keeps one VM from making every read of it (and the daemon) slow.
- */
-export const MAX_REGIONS = 64;
 
 interface Region {
   slot: number;
@@ -36,6 +31,7 @@ export class GuestMemory {
     return Math.ceil(this.totalSize / PAGE_SIZE / 64) * 8;
   }
 
+  /** How many times it grew: each growth is a KVM memory slot, and getDirtyLog costs one ioctl per slot. */
   get regionCount(): number {
     return this.regions.length;
   }
@@ -44,7 +40,6 @@ export class GuestMemory {
   grow(size: number): void {
     const target = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
     if (target <= this.totalSize) return;
-    if (this.regions.length >= MAX_REGIONS) throw new SysError('grow guest memory', errno.ENOSPC);
     const length = target - this.totalSize;
     const pointer = mmap(null, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) as bigint;
     if (pointer === MAP_FAILED) throw new SysError('mmap guest memory', koffi.errno());

@@ -1,5 +1,5 @@
 // `kvmfs mount`: the foreground daemon.
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { isMounted, preloadLibfuse, unmount } from './platform.js';
 import { Hypervisor } from '../backend/hypervisor.js';
 import { KvmFs } from '../fs/kvmfs.js';
@@ -25,8 +25,8 @@ function clearStaleMount(mountPoint: string): void {
 /** The mount point is created if missing; libfuse refuses a non-empty one with a cryptic message. */
 function prepareMountPoint(mountPoint: string): void {
   clearStaleMount(mountPoint);
+  if (existsSync(mountPoint) && !statSync(mountPoint).isDirectory()) throw new Error(`${mountPoint} is not a directory`);
   mkdirSync(mountPoint, { recursive: true });
-  if (!statSync(mountPoint).isDirectory()) throw new Error(`${mountPoint} is not a directory`);
   if (readdirSync(mountPoint).length > 0) throw new Error(`${mountPoint} is not empty: mount kvmfs on an empty directory`);
 }
 

@@ -208,9 +208,7 @@ export class KvmFs {
   private async createVcpu(vmNode: VmNode, name: string): Promise<void> {
     const match = VCPU_NAME.exec(name);
     if (!match) throw new FsError(errno.EINVAL, `cannot create ${quote(name)}: a VM holds only vcpu<N> directories (N decimal, no leading zeros)`);
-    let vcpus = 0;
-    for (const node of this.root.vms.values()) vcpus += node.vcpus.size;
-    if (vcpus >= this.options.maxVcpus) {
+    if (this.sumOverVms((node) => node.vcpus.size) >= this.options.maxVcpus) {
       throw new FsError(errno.ENOSPC, `cannot create ${quote(name)}: the mount's --max-vcpus (${this.options.maxVcpus}) is reached`);
     }
     const vcpu = await vmNode.vm.createVcpu(Number(match[1]));
@@ -218,9 +216,14 @@ export class KvmFs {
   }
 
   private memoryLeft(): number {
-    let used = 0;
-    for (const node of this.root.vms.values()) used += node.vm.memory.size;
-    return Math.max(0, this.options.maxMemory - used);
+    return Math.max(0, this.options.maxMemory - this.sumOverVms((node) => node.vm.memory.size));
+  }
+
+  /** What the mount-wide limits count: a measure added up over every VM. */
+  private sumOverVms(measure: (node: VmNode) => number): number {
+    let total = 0;
+    for (const node of this.root.vms.values()) total += measure(node);
+    return total;
   }
 
   private lookup(path: string): Resolved {

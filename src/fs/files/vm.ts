@@ -2,7 +2,14 @@
 import { errno, FsError } from '../errors.js';
 import type { Attributes, BlockFile, SnapshotFile } from '../node.js';
 import type { VirtualMachine } from '../../backend/hypervisor.js';
-import { MAX_REGIONS, PAGE_SIZE } from '../../backend/guest-memory.js';
+import { PAGE_SIZE } from '../../backend/guest-memory.js';
+
+/**
+ * Each growth of memory is a KVM memory slot, and a dirty_log read costs one
+ * ioctl per slot on the daemon's one JS thread: the bound keeps one VM from
+ * making every file of the mount slow.
+ */
+const MAX_GROWTHS = 64;
 
 /**
  * Guest RAM from GPA 0. Like a block device: truncate only grows it, and
@@ -27,8 +34,8 @@ export function memoryFile(vm: VirtualMachine, attr: Attributes, maxSize: () => 
       if (Math.ceil(size / PAGE_SIZE) * PAGE_SIZE - vm.memory.size > limit) {
         throw new FsError(errno.ENOSPC, `cannot grow memory to ${size} bytes: over the mount's --max-memory (${limit} bytes left)`);
       }
-      if (vm.memory.regionCount >= MAX_REGIONS) {
-        throw new FsError(errno.ENOSPC, `cannot grow memory again: it was grown ${MAX_REGIONS} times (each growth is a KVM memory slot); grow it in fewer, larger steps`);
+      if (vm.memory.regionCount >= MAX_GROWTHS) {
+        throw new FsError(errno.ENOSPC, `cannot grow memory again: it was grown ${MAX_GROWTHS} times (each growth is a KVM memory slot); grow it in fewer, larger steps`);
       }
       vm.memory.grow(size);
     },
