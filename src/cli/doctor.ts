@@ -1,6 +1,6 @@
 // `kvmfs doctor`: can kvmfs run here? One line per check, with the fix.
 import { accessSync, constants, existsSync } from 'node:fs';
-import { bundledLibfusePath, preloadLibfuse } from './platform.js';
+import { bundledLibfusePath, loadBundledLibfuse } from './platform.js';
 import { Kvm } from '../backend/kvm/system.js';
 import { KVM_API_VERSION } from '../backend/kvm/abi.js';
 
@@ -39,7 +39,7 @@ const checks: Check[] = [
     run() {
       const path = bundledLibfusePath();
       try {
-        preloadLibfuse();
+        loadBundledLibfuse();
       } catch (error) {
         throw new Error(`cannot load ${path} (${(error as Error).message}): reinstall with npm ci`);
       }

@@ -1,9 +1,10 @@
 // `kvmfs mount`: the foreground daemon.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { isMounted, preloadLibfuse, unmount } from './platform.js';
+import { bundledLibfusePath, isMounted, unmount } from './platform.js';
 import { Hypervisor } from '../backend/hypervisor.js';
 import { KvmFs } from '../fs/kvmfs.js';
-import { mountFuse } from '../fs/fuse-adapter.js';
+import { mountChannel } from '../fs/fuse/kernel-mount.js';
+import { FuseSession } from '../fs/fuse/session.js';
 import type { MountOptions } from '../fs/tree.js';
 
 export interface MountArguments extends MountOptions {
@@ -11,6 +12,18 @@ export interface MountArguments extends MountOptions {
   allowOther: boolean;
   debug: boolean;
   busyPollMs: number;
+}
+
+/** Reader threads waiting on the channel at once. */
+const READERS = 2;
+
+/**
+ * default_permissions: the kernel checks mode bits (chown/chmod per VM
+ * decide who may use it). allow_other: users other than the daemon's may
+ * enter the mount at all.
+ */
+function mountOptions(allowOther: boolean): string[] {
+  return ['default_permissions', 'fsname=kvmfs', 'subtype=kvmfs', ...(allowOther ? ['allow_other'] : [])];
 }
 
 /** A mount point left behind by a daemon that was killed answers ENOTCONN. */
@@ -31,11 +44,11 @@ function prepareMountPoint(mountPoint: string): void {
 }
 
 export async function mount(args: MountArguments): Promise<void> {
-  preloadLibfuse();
   const hypervisor = Hypervisor.open();
   const fs = new KvmFs(hypervisor, args, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
   prepareMountPoint(args.mountPoint);
-  await mountFuse(args.mountPoint, fs, { debug: args.debug, allowOther: args.allowOther, busyPollMs: args.busyPollMs });
+  const fd = mountChannel(bundledLibfusePath(), args.mountPoint, mountOptions(args.allowOther));
+  const session = new FuseSession(fd, fs, { debug: args.debug, busyPollMs: args.busyPollMs, readers: READERS });
   process.stderr.write(`kvmfs: mounted at ${args.mountPoint} (KVM API ${hypervisor.apiVersion}); Ctrl-C or SIGTERM unmounts\n`);
 
   let stopping = false;
@@ -57,7 +70,5 @@ export async function mount(args: MountArguments): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   // Unmounted from outside (kvmfs umount, umount -l): nothing can reach the
   // VMs any more, so go, as a FUSE daemon does when its session ends.
-  setInterval(() => {
-    if (!isMounted(args.mountPoint)) void shutdown('unmounted');
-  }, 1000).unref();
+  session.start(() => void shutdown('unmounted'));
 }

@@ -1,5 +1,5 @@
-// What the CLI needs from the host beyond KVM: the libfuse that fuse-native
-// bundles, and unmounting. koffi is used here, not in src/fs.
+// What the CLI needs from the host beyond KVM: where the libfuse that
+// fuse-native bundles is, and unmounting. (The FUSE channel itself is src/fs/fuse.)
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -14,11 +14,8 @@ export function bundledLibfusePath(): string {
   return join(dirname(require.resolve('fuse-native/package.json')), 'prebuilds', `${process.platform}-${process.arch}`, 'libfuse.so');
 }
 
-/**
- * Loads the bundled libfuse before fuse-native's addon, whose NEEDED entry
- * (libfuse.so.2) the dynamic linker would otherwise look for in the system.
- */
-export function preloadLibfuse(): void {
+/** Loads the bundled libfuse (kvmfs mounts with its fuse_mount): throws if it cannot be. */
+export function loadBundledLibfuse(): void {
   koffi.load(bundledLibfusePath());
 }
 

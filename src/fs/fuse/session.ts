@@ -1,0 +1,229 @@
+// The FUSE session on the JS main thread: it answers every request the
+// reader threads pass it (lookups, attributes, directories, opens, and the
+// reads and writes they do not serve themselves) by calling KvmFs, and
+// writes the reply to the channel itself, so a passed request costs one
+// thread hand-off, not two.
+import { Worker } from 'node:worker_threads';
+import { toFsError } from '../errors.js';
+import type { KvmFs, Stat } from '../kvmfs.js';
+import { BusyPoll } from '../busy-poll.js';
+import { writeReply } from './channel.js';
+import { childPath, NodeTable } from './nodes.js';
+import {
+  attrOut, bodyOf, decodeForgets, decodeHeader, decodeInit, decodeIoIn, decodeSetattr, dirents, DT_DIR, DT_REG, entryOut,
+  fattr, FOPEN_DIRECT_IO, initFlags, initOut, IO_IN_SIZE, nameAt, opcode, openOut, reply, statfsOut, writeOut,
+  type DirEntry, type InHeader, type NodeAttr,
+} from './protocol.js';
+import type { ReaderMessage, ReaderSetup } from './reader-protocol.js';
+
+const S_IFDIR = 0o040000;
+const ENOENT = 2;
+const ENOSYS = 38;
+const NAME_MAX = 255;
+const ENAMETOOLONG = 36;
+/** Names FUSE passed on before it allowed longer ones with max_pages; longer are ENAMETOOLONG, as they were. */
+const FUSE_NAME_MAX = 1024;
+/** d_ino of a directory entry the kernel has not looked up yet (some tools skip entries with 0) */
+const UNKNOWN_INO = 0xffffffff;
+/** The largest read or write request: 256 pages, so a 1 MiB dd block is one request. */
+export const MAX_PAGES = 256;
+export const MAX_WRITE = MAX_PAGES * 4096;
+/** A request is a header, an op's fixed part and at most MAX_WRITE bytes of data. */
+export const REQUEST_BUFFER_SIZE = MAX_WRITE + 4096;
+
+export interface SessionOptions {
+  debug: boolean;
+  /** ms the event loop keeps polling after a request (0: never) */
+  busyPollMs: number;
+  /** reader threads: each waits for requests on the channel */
+  readers: number;
+}
+
+const decoder = new TextDecoder();
+
+export class FuseSession {
+  private readonly nodes = new NodeTable();
+  private readonly poll: BusyPoll;
+  private readonly workers: Worker[] = [];
+  private ended: (() => void) | undefined;
+
+  constructor(private readonly fd: number, private readonly fs: KvmFs, private readonly options: SessionOptions) {
+    this.poll = new BusyPoll(options.busyPollMs);
+  }
+
+  /** Starts the reader threads; `onEnd` runs once the kernel ends the session (unmounted). */
+  start(onEnd: () => void): void {
+    this.ended = onEnd;
+    for (let index = 0; index < this.options.readers; index++) this.addReader();
+  }
+
+  private addReader(): void {
+    const setup: ReaderSetup = { fd: this.fd, bufferSize: REQUEST_BUFFER_SIZE };
+    const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup });
+    worker.on('message', (message: ReaderMessage) => {
+      if (message instanceof Uint8Array) {
+        this.poll.touch();
+        this.serve(message);
+      } else {
+        const end = this.ended;
+        this.ended = undefined;
+        end?.();
+      }
+    });
+    this.workers.push(worker);
+  }
+
+  private serve(request: Uint8Array): void {
+    const header = decodeHeader(request);
+    const body = bodyOf(request);
+    if (this.options.debug) process.stderr.write(`kvmfs: op ${header.opcode} node ${header.nodeId} unique ${header.unique}\n`);
+    if (header.opcode === opcode.FORGET || header.opcode === opcode.BATCH_FORGET) {
+      for (const { nodeId, lookups } of decodeForgets(header, body)) this.nodes.forget(nodeId, lookups);
+      return;
+    }
+    if (header.opcode === opcode.INTERRUPT) return;
+    Promise.resolve()
+      .then(() => this.answer(header, body))
+      .then(
+        (payload) => this.send(reply(header.unique, 0, payload)),
+        (error) => this.send(reply(header.unique, toFsError(error).errno)),
+      );
+  }
+
+  private send(bytes: Uint8Array): void {
+    writeReply(this.fd, bytes);
+  }
+
+  /** The reply payload of one request; throws (an errno) to fail it. */
+  private async answer(header: InHeader, body: Uint8Array): Promise<Uint8Array | undefined> {
+    const fs = this.fs;
+    switch (header.opcode) {
+      case opcode.INIT: {
+        const init = decodeInit(body);
+        const flags = init.flags & (initFlags.ASYNC_READ | initFlags.BIG_WRITES | initFlags.MAX_PAGES);
+        return initOut(flags, MAX_WRITE, MAX_PAGES);
+      }
+      case opcode.LOOKUP: {
+        const path = childPath(this.pathOf(header), nameOf(body));
+        const stat = fs.getattr(path);
+        return entryOut(this.attr(this.nodes.lookup(path), stat));
+      }
+      case opcode.GETATTR: {
+        const path = this.pathOf(header);
+        return attrOut(this.attr(header.nodeId, fs.getattr(path)));
+      }
+      case opcode.SETATTR: {
+        const path = this.pathOf(header);
+        const set = decodeSetattr(body);
+        await fs.guard(path, () => {
+          if (set.valid & fattr.MODE) fs.chmod(path, set.mode);
+          if (set.valid & (fattr.UID | fattr.GID)) {
+            fs.chown(path, set.valid & fattr.UID ? set.uid : -1, set.valid & fattr.GID ? set.gid : -1);
+          }
+          if (set.valid & fattr.SIZE) fs.truncate(path, set.size);
+        });
+        return attrOut(this.attr(header.nodeId, fs.getattr(path)));
+      }
+      case opcode.MKDIR: {
+        const path = childPath(this.pathOf(header), nameOf(body, 8));
+        await fs.guard(path, () => fs.mkdir(path));
+        return entryOut(this.attr(this.nodes.lookup(path), fs.getattr(path)));
+      }
+      case opcode.RMDIR: {
+        const path = childPath(this.pathOf(header), nameOf(body));
+        await fs.guard(path, () => fs.rmdir(path));
+        return undefined;
+      }
+      case opcode.UNLINK:
+      case opcode.SYMLINK:
+        return this.deny(header, nameOf(body));
+      case opcode.MKNOD:
+      case opcode.CREATE:
+        return this.deny(header, nameOf(body, 16));
+      case opcode.RENAME:
+      case opcode.LINK:
+        return this.deny(header, nameOf(body, 8));
+      case opcode.RENAME2:
+        return this.deny(header, nameOf(body, 16));
+      case opcode.OPEN: {
+        const path = this.pathOf(header);
+        const flags = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0, true);
+        const handle = await fs.guard(path, () => fs.open(path, flags));
+        return openOut(handle, FOPEN_DIRECT_IO);
+      }
+      case opcode.READ: {
+        const path = this.pathOf(header);
+        const io = decodeIoIn(body);
+        const target = Buffer.alloc(io.size);
+        const count = await fs.guard(path, () => fs.read(io.fh, target, io.offset));
+        return target.subarray(0, count);
+      }
+      case opcode.WRITE: {
+        const path = this.pathOf(header);
+        const io = decodeIoIn(body);
+        const data = Buffer.from(body.buffer, body.byteOffset + IO_IN_SIZE, io.size);
+        return writeOut(await fs.guard(path, () => fs.write(io.fh, data, io.offset)));
+      }
+      case opcode.RELEASE:
+        fs.release(decodeIoIn(body).fh);
+        return undefined;
+      case opcode.OPENDIR:
+        fs.readdir(this.pathOf(header));
+        return openOut(0, 0);
+      case opcode.READDIR: {
+        const io = decodeIoIn(body);
+        return dirents(this.listing(this.pathOf(header)), io.offset, io.size);
+      }
+      case opcode.STATFS:
+        return statfsOut(NAME_MAX);
+      case opcode.FLUSH:
+      case opcode.FSYNC:
+      case opcode.FSYNCDIR:
+      case opcode.RELEASEDIR:
+      case opcode.DESTROY:
+        return undefined;
+      default:
+        // ACCESS (the kernel checks modes itself: default_permissions), xattrs,
+        // locks, ...: ENOSYS, and the kernel stops asking.
+        throw Object.assign(new Error('not implemented'), { errno: ENOSYS });
+    }
+  }
+
+  /** Creating, removing, renaming or linking a plain file: EPERM, recorded in last_error. */
+  private async deny(header: InHeader, name: string): Promise<undefined> {
+    const path = childPath(this.pathOf(header), name);
+    await this.fs.guard(path, () => this.fs.deny(path));
+    return undefined;
+  }
+
+  private listing(path: string): DirEntry[] {
+    const entry = (name: string, entryPath: string): DirEntry => ({
+      ino: this.nodes.peek(entryPath) ?? UNKNOWN_INO,
+      name: Buffer.from(name),
+      type: this.fs.getattr(entryPath).mode & S_IFDIR ? DT_DIR : DT_REG,
+    });
+    const parent = path === '/' ? '/' : path.slice(0, path.lastIndexOf('/')) || '/';
+    return [
+      { ino: this.nodes.peek(path) ?? UNKNOWN_INO, name: Buffer.from('.'), type: DT_DIR },
+      { ino: this.nodes.peek(parent) ?? UNKNOWN_INO, name: Buffer.from('..'), type: DT_DIR },
+      ...this.fs.readdir(path).map((name) => entry(name, childPath(path, name))),
+    ];
+  }
+
+  private pathOf(header: InHeader): string {
+    const path = this.nodes.path(header.nodeId);
+    if (path === undefined) throw Object.assign(new Error('stale node'), { errno: ENOENT });
+    return path;
+  }
+
+  private attr(ino: number, stat: Stat): NodeAttr {
+    return { ino, size: stat.size, mode: stat.mode, nlink: stat.nlink, uid: stat.uid, gid: stat.gid, mtime: stat.mtime, ctime: stat.ctime };
+  }
+}
+
+/** The name at `offset` of a request body. */
+function nameOf(body: Uint8Array, offset = 0): string {
+  const name = nameAt(body, offset);
+  if (name.length > FUSE_NAME_MAX) throw Object.assign(new Error('name too long'), { errno: ENAMETOOLONG });
+  return decoder.decode(name);
+}
