@@ -30,4 +30,4 @@ export class Hypervisor {
 }
 
 export { VirtualMachine };
-export type { VcpuThread } from './vcpu-thread.js';
+export type { SharedVcpu } from './shared-vcpu.js';

@@ -48,7 +48,7 @@ export async function mount(args: MountArguments): Promise<void> {
   const fs = new KvmFs(hypervisor, args, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
   prepareMountPoint(args.mountPoint);
   const fd = mountChannel(bundledLibfusePath(), args.mountPoint, mountOptions(args.allowOther));
-  const session = new FuseSession(fd, fs, { debug: args.debug, busyPollMs: args.busyPollMs, readers: READERS });
+  const session = new FuseSession(fd, fs, { debug: args.debug, busyPollMs: args.busyPollMs, readers: READERS, runTimeoutMs: args.runTimeoutMs });
   process.stderr.write(`kvmfs: mounted at ${args.mountPoint} (KVM API ${hypervisor.apiVersion}); Ctrl-C or SIGTERM unmounts\n`);
 
   let stopping = false;

@@ -1,9 +1,9 @@
 // The filesystem's operations, independent of the FUSE binding: each takes
-// a path (or an open file) and returns a value or throws. The adapter
-// (fuse-adapter.ts) turns what is thrown into an errno; failures are also
+// a path (or an open file) and returns a value or throws. The FUSE session
+// (fuse/session.ts) turns what is thrown into an errno; failures are also
 // written, as one line, to the last_error file of the VM they concern.
 import { errno, FsError, toFsError } from './errors.js';
-import { attributes, type Attributes, type PseudoFile } from './node.js';
+import { attributes, type Attributes, type PseudoFile, type SharedFile } from './node.js';
 import { directoryMode, resolve, RootNode, splitPath, VcpuNode, VmNode, type MountOptions, type Resolved } from './tree.js';
 import { quote } from './format/errors.js';
 import type { Hypervisor } from '../backend/hypervisor.js';
@@ -101,6 +101,16 @@ export class KvmFs {
     this.openFiles.delete(handle);
   }
 
+  /** Where another thread may serve the open file's reads itself (node.ts, SharedFile). */
+  sharedOf(handle: number): SharedFile | undefined {
+    return this.openFile(handle).file.shared;
+  }
+
+  /** An operation on `path` that failed elsewhere (on a reader thread): recorded in last_error like any other. */
+  recordFailure(path: string, failure: FsError): void {
+    this.recordError(path, failure);
+  }
+
   /** A read at offset 0 takes a fresh snapshot; reads past 0 continue it, then EOF. */
   async read(handle: number, target: Buffer, offset: number): Promise<number> {
     const open = this.openFile(handle);
@@ -194,8 +204,8 @@ export class KvmFs {
   }
 
   private createVm(name: string): void {
-    // fuse-native passes names as JS strings: bytes that are not UTF-8 arrive
-    // as U+FFFD and would name a different VM; longer names it cuts when listing.
+    // Names are JS strings here: bytes that are not UTF-8 would arrive as
+    // U+FFFD and name a different VM.
     if (name.includes('\ufffd')) throw new FsError(errno.EINVAL, `cannot create VM ${quote(name)}: a VM name must be UTF-8 text`);
     if (Buffer.byteLength(name) > NAME_MAX) throw new FsError(errno.ENAMETOOLONG, `cannot create a VM with a ${Buffer.byteLength(name)}-byte name (at most ${NAME_MAX})`);
     if (this.root.vms.size >= this.options.maxVms) {

@@ -2,6 +2,8 @@
 // attributes stat(2) shows. Ownership and mode are kept per node so that
 // chown/chmod decide who may use a VM (the kernel checks them with
 // default_permissions).
+import type { MemoryShare } from '../backend/guest-memory.js';
+import type { VcpuShare } from '../backend/vcpu-protocol.js';
 
 export interface Attributes {
   mode: number; // permission bits only
@@ -12,6 +14,17 @@ export interface Attributes {
 }
 
 /**
+ * A file whose reads (and memory's writes) a FUSE reader thread serves
+ * itself, attached to the shared state this names, instead of passing them
+ * to the main thread: the hot paths (a `run` loop, a `regs` poll, `dd` of
+ * memory), and `run`, whose read blocks for as long as the guest runs.
+ */
+export type SharedFile =
+  | { kind: 'run'; vcpu: VcpuShare }
+  | { kind: 'regs'; vcpu: VcpuShare }
+  | { kind: 'memory'; memory: MemoryShare };
+
+/**
  * A file whose content is rendered whole at read offset 0 into the open
  * file's buffer (lxcfs style), and whose writes are parsed whole: one
  * write(2) is one change.
@@ -19,6 +32,7 @@ export interface Attributes {
 export interface SnapshotFile {
   kind: 'snapshot';
   attr: Attributes;
+  shared?: SharedFile;
   /** st_size; 0 (like procfs) where the size is not known before reading */
   size?(): number;
   read?(): Promise<Buffer | string> | Buffer | string;
@@ -29,6 +43,7 @@ export interface SnapshotFile {
 export interface BlockFile {
   kind: 'block';
   attr: Attributes;
+  shared?: SharedFile;
   size(): number;
   readAt(offset: number, target: Uint8Array): number;
   writeAt(offset: number, source: Uint8Array): number;

@@ -6,7 +6,7 @@ import { ErrorLog } from './files/last-error.js';
 import { apiVersionFile, capabilitiesFile } from './files/system.js';
 import { dirtyLogFile, memoryFile } from './files/vm.js';
 import { interruptFile, regsFile, runFile, sregsFile, stopFile } from './files/vcpu.js';
-import type { Hypervisor, VcpuThread, VirtualMachine } from '../backend/hypervisor.js';
+import type { Hypervisor, SharedVcpu, VirtualMachine } from '../backend/hypervisor.js';
 
 const READ_ONLY = 0o444;
 const OWNER_READ = 0o400;
@@ -28,7 +28,7 @@ export interface MountOptions {
 export class VcpuNode {
   readonly files: Map<string, PseudoFile>;
 
-  constructor(readonly vcpu: VcpuThread, readonly attr: Attributes, runTimeoutMs: number) {
+  constructor(readonly vcpu: SharedVcpu, readonly attr: Attributes, runTimeoutMs: number) {
     const file = (mode: number) => attributes(mode, attr);
     this.files = new Map<string, PseudoFile>([
       ['regs', regsFile(vcpu, file(OWNER_READ_WRITE))],

@@ -1,7 +1,7 @@
 // struct kvm_run, the page a vcpu fd shares with the kernel: why KVM_RUN
 // returned, and where user space leaves the data an `io in` or `mmio read`
-// completes with. Read and written in place, from whichever thread holds
-// the vcpu's turn (the vcpu thread is idle whenever the main thread reads).
+// completes with. Read and written in place, by whichever thread holds the
+// vcpu's turn (src/backend/shared-vcpu.ts): never while KVM_RUN is in progress.
 import { exitReasons, KVM_EXIT_IO_OUT, kvmRunOffsets as off } from './abi.js';
 import type { ExitInput, VcpuExit } from '../types.js';
 
@@ -12,8 +12,21 @@ export class KvmRunPage {
     this.view.setUint8(off.immediate_exit, value ? 1 : 0);
   }
 
-  /** Decodes the exit after KVM_RUN returned 0. */
+  /**
+   * Decodes the exit after KVM_RUN returned 0, and zeroes the buffer an
+   * `io in` or `mmio read` takes its data from: the guest reads whatever it
+   * holds on the next KVM_RUN, so zeros unless a write to `run` supplies
+   * values (writeInput). Called once per exit, by the thread that ran it.
+   */
   readExit(): VcpuExit {
+    const exit = this.peekExit();
+    if (exit.kind === 'io' && exit.direction === 'in') this.bytes(this.ioDataOffset(), exit.size * exit.count).fill(0);
+    if (exit.kind === 'mmio' && !exit.isWrite) this.bytes(off.mmio.data, 8).fill(0);
+    return exit;
+  }
+
+  /** Decodes the exit KVM_RUN left, changing nothing. */
+  peekExit(): VcpuExit {
     const run = this.view;
     const reason = run.getUint32(off.exit_reason, true);
     switch (reason) {
@@ -26,9 +39,6 @@ export class KvmRunPage {
           const data = Array.from({ length: count }, (_, i) => this.readLittleEndian(dataOffset + i * size, size));
           return { kind: 'io', direction: 'out', port, size, count, data };
         }
-        // The guest reads whatever the buffer holds on the next KVM_RUN:
-        // zeros unless a write to `run` supplies values (writeInput).
-        this.bytes(dataOffset, size * count).fill(0);
         return { kind: 'io', direction: 'in', port, size, count };
       }
       case exitReasons.KVM_EXIT_MMIO: {
@@ -37,7 +47,6 @@ export class KvmRunPage {
         if (run.getUint8(off.mmio.is_write)) {
           return { kind: 'mmio', isWrite: true, addr, len, data: this.readLittleEndian(off.mmio.data, len) };
         }
-        this.bytes(off.mmio.data, 8).fill(0);
         return { kind: 'mmio', isWrite: false, addr, len };
       }
       case exitReasons.KVM_EXIT_HLT:

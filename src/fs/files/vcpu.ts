@@ -5,10 +5,10 @@ import { parseRegs, renderRegs } from '../format/regs.js';
 import { applySregsPatch, parseSregs, renderSregs } from '../format/sregs.js';
 import { parseExitInput, renderExit } from '../format/exit.js';
 import { parseInterrupt } from '../format/interrupt.js';
-import type { Attributes, SnapshotFile } from '../node.js';
-import type { VcpuThread } from '../../backend/hypervisor.js';
+import type { Attributes, SharedFile, SnapshotFile } from '../node.js';
+import type { SharedVcpu } from '../../backend/hypervisor.js';
 
-function refuseWhileRunning(vcpu: VcpuThread): void {
+function refuseWhileRunning(vcpu: SharedVcpu): void {
   if (vcpu.running) throw new FsError(errno.EBUSY, 'the vcpu is running (write stop first)');
 }
 
@@ -16,9 +16,9 @@ function refuseWhileRunning(vcpu: VcpuThread): void {
  * A register file: a read renders a snapshot; a write is parsed whole, then
  * applied over the current state with one ioctl.
  */
-function stateFile<State, Patch>(attr: Attributes, vcpu: VcpuThread, codec: {
-  get: () => Promise<State>;
-  set: (state: State) => Promise<void>;
+function stateFile<State, Patch>(attr: Attributes, vcpu: SharedVcpu, shared: SharedFile | undefined, codec: {
+  get: () => State;
+  set: (state: State) => void;
   render: (state: State) => string;
   parse: (text: string) => Patch;
   apply: (current: State, patch: Patch) => State;
@@ -26,17 +26,18 @@ function stateFile<State, Patch>(attr: Attributes, vcpu: VcpuThread, codec: {
   return {
     kind: 'snapshot',
     attr,
-    read: async () => codec.render(await codec.get()),
-    async write(text) {
+    shared,
+    read: () => codec.render(codec.get()),
+    write(text) {
       const patch = codec.parse(text);
       refuseWhileRunning(vcpu);
-      await codec.set(codec.apply(await codec.get(), patch));
+      codec.set(codec.apply(codec.get(), patch));
     },
   };
 }
 
-export function regsFile(vcpu: VcpuThread, attr: Attributes): SnapshotFile {
-  return stateFile(attr, vcpu, {
+export function regsFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile {
+  return stateFile(attr, vcpu, { kind: 'regs', vcpu: vcpu.share }, {
     get: () => vcpu.getRegs(),
     set: (regs) => vcpu.setRegs(regs),
     render: renderRegs,
@@ -45,8 +46,8 @@ export function regsFile(vcpu: VcpuThread, attr: Attributes): SnapshotFile {
   });
 }
 
-export function sregsFile(vcpu: VcpuThread, attr: Attributes): SnapshotFile {
-  return stateFile(attr, vcpu, {
+export function sregsFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile {
+  return stateFile(attr, vcpu, undefined, {
     get: () => vcpu.getSregs(),
     set: (sregs) => vcpu.setSregs(sregs),
     render: renderSregs,
@@ -55,21 +56,28 @@ export function sregsFile(vcpu: VcpuThread, attr: Attributes): SnapshotFile {
   });
 }
 
-/** A read runs the vcpu to its next exit; a write answers an `io in` or `mmio read`. */
-export function runFile(vcpu: VcpuThread, attr: Attributes, runTimeoutMs: number): SnapshotFile {
+/**
+ * A read runs the vcpu to its next exit (blocking the thread that reads: a
+ * FUSE reader thread, never the main thread); a write answers an `io in`
+ * or `mmio read`.
+ */
+export function runFile(vcpu: SharedVcpu, attr: Attributes, runTimeoutMs: number): SnapshotFile {
   return {
     kind: 'snapshot',
     attr,
-    read: async () => renderExit(await vcpu.run(runTimeoutMs)),
+    shared: { kind: 'run', vcpu: vcpu.share },
+    read: () => renderExit(vcpu.run(runTimeoutMs)),
     write(text) {
       // While it runs there is no exit to answer yet: busy, not malformed.
       refuseWhileRunning(vcpu);
-      vcpu.supplyInput(parseExitInput(text, vcpu.lastExit));
+      const exit = vcpu.lastExit;
+      const input = parseExitInput(text, exit);
+      if (exit) vcpu.supplyInput(exit, input);
     },
   };
 }
 
-export function interruptFile(vcpu: VcpuThread, attr: Attributes): SnapshotFile {
+export function interruptFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile {
   return {
     kind: 'snapshot',
     attr,
@@ -77,6 +85,6 @@ export function interruptFile(vcpu: VcpuThread, attr: Attributes): SnapshotFile 
   };
 }
 
-export function stopFile(vcpu: VcpuThread, attr: Attributes): SnapshotFile {
+export function stopFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile {
   return { kind: 'snapshot', attr, write: () => vcpu.stop() };
 }

@@ -2,14 +2,14 @@
 import { errno, FsError } from '../errors.js';
 import type { Attributes, BlockFile, SnapshotFile } from '../node.js';
 import type { VirtualMachine } from '../../backend/hypervisor.js';
-import { PAGE_SIZE } from '../../backend/guest-memory.js';
+import { MAX_REGIONS, PAGE_SIZE } from '../../backend/guest-memory.js';
 
 /**
  * Each growth of memory is a KVM memory slot, and a dirty_log read costs one
- * ioctl per slot on the daemon's one JS thread: the bound keeps one VM from
+ * ioctl per slot on the daemon's main thread: the bound keeps one VM from
  * making every file of the mount slow.
  */
-const MAX_GROWTHS = 64;
+const MAX_GROWTHS = MAX_REGIONS;
 
 /**
  * Guest RAM from GPA 0. Like a block device: truncate only grows it, and
@@ -19,6 +19,7 @@ export function memoryFile(vm: VirtualMachine, attr: Attributes, maxSize: () => 
   return {
     kind: 'block',
     attr,
+    shared: { kind: 'memory', memory: vm.memory.share },
     size: () => vm.memory.size,
     readAt: (offset, target) => vm.memory.read(offset, target),
     writeAt(offset, source) {

@@ -1,10 +1,34 @@
-// What a reader thread and the session on the main thread say to each other.
+// What reader threads and the session on the main thread say to each other.
+import type { SharedFile } from '../node.js';
+
+/** A shared object (a vcpu, a VM's memory) readers may attach to, by key. */
+export interface Registration {
+  key: number;
+  shared: SharedFile;
+}
 
 export interface ReaderSetup {
   /** the channel fd */
   fd: number;
   bufferSize: number;
+  /** --run-timeout, for the runs readers make */
+  runTimeoutMs: number;
+  /** OpenTable's buffer */
+  openTable: SharedArrayBuffer;
+  /** Int32 slots: pool.readers, pool.busy */
+  pool: SharedArrayBuffer;
+  /** every registration so far; later ones arrive as messages */
+  registrations: Registration[];
 }
 
-/** A request the reader does not serve itself (its bytes), or the end of the session. */
-export type ReaderMessage = Uint8Array | { ended: true; errno: number };
+export const pool = { readers: 0, busy: 1, count: 2 } as const;
+
+export type ReaderMessage =
+  /** a request for the main thread to serve */
+  | Uint8Array
+  /** a request the reader served and that failed: the main thread records why (last_error) and replies */
+  | { kind: 'failed'; request: Uint8Array; errno: number; message: string }
+  /** every reader but this one is busy with a run: start another */
+  | { kind: 'need-reader' }
+  /** the kernel ended the session (unmounted) */
+  | { kind: 'ended'; errno: number };

@@ -1,21 +1,115 @@
-// A reader thread: waits on the channel for the next request and passes it
-// to the session on the main thread. Several readers wait at once, so a
-// request that blocks (a `run` read) never holds up the others.
-import { parentPort, workerData } from 'node:worker_threads';
-import { ChannelError, readRequest } from './channel.js';
-import type { ReaderMessage, ReaderSetup } from './reader-protocol.js';
+// A reader thread: waits on the channel for the next request and serves it
+// on the spot when it is a read or write of a shared file (run, regs,
+// memory), so a `run` read costs the kernel's two wake-ups and the vcpu's
+// run, and nothing else. Every other request goes to the session on the
+// main thread. Several readers wait at once; a reader blocked in a run is
+// replaced if it was the last one free.
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { ChannelError, readRequest, writeReply } from './channel.js';
+import { decodeHeader, decodeIoIn, IN_HEADER_SIZE, IO_IN_SIZE, opcode, OUT_HEADER_SIZE, writeOut, writeOutHeader } from './protocol.js';
+import { OpenTable, SLOT_HANDLE_BASE } from './open-table.js';
+import { pool, type ReaderMessage, type ReaderSetup, type Registration } from './reader-protocol.js';
+import { toFsError } from '../errors.js';
+import { renderExit } from '../format/exit.js';
+import { renderRegs } from '../format/regs.js';
+import { SharedVcpu } from '../../backend/shared-vcpu.js';
+import { GuestMemoryView } from '../../backend/guest-memory.js';
 
 const setup = workerData as ReaderSetup;
-const buffer = new Uint8Array(setup.bufferSize);
+const port = parentPort!;
+const table = new OpenTable(setup.openTable);
+const poolSlots = new Int32Array(setup.pool);
+const request = new Uint8Array(setup.bufferSize);
+const reply = Buffer.alloc(setup.bufferSize + OUT_HEADER_SIZE);
+const vcpus = new Map<number, SharedVcpu>();
+const memories = new Map<number, GuestMemoryView>();
 
+function register({ key, shared }: Registration): void {
+  if (shared.kind === 'memory') memories.set(key, new GuestMemoryView(shared.memory));
+  else if (!vcpus.has(key)) vcpus.set(key, new SharedVcpu(shared.vcpu));
+}
+
+/** Registrations made since this reader last looked (sent before the OPEN reply that named them). */
+function catchUp(): void {
+  for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) register(message.message as Registration);
+}
+
+function send(unique: bigint, error: number, payloadLength: number): void {
+  writeOutHeader(reply, unique, error, OUT_HEADER_SIZE + payloadLength);
+  writeReply(setup.fd, reply.subarray(0, OUT_HEADER_SIZE + payloadLength));
+}
+
+/** A run holds this thread for as long as the guest runs: make sure another reader is free meanwhile. */
+function blocking<T>(call: () => T): T {
+  const busy = Atomics.add(poolSlots, pool.busy, 1) + 1;
+  if (Atomics.load(poolSlots, pool.readers) - busy < 1) port.postMessage({ kind: 'need-reader' } satisfies ReaderMessage);
+  try {
+    return call();
+  } finally {
+    Atomics.sub(poolSlots, pool.busy, 1);
+  }
+}
+
+/** A read at offset 0 renders a fresh snapshot; reads past 0 continue it. */
+function readSnapshot(slot: number, offset: number, size: number, render: () => string): number {
+  const target = reply.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + size);
+  if (offset !== 0) return table.readSnapshot(slot, offset, target);
+  const content = Buffer.from(render());
+  table.storeSnapshot(slot, content);
+  return content.copy(target, 0, 0, Math.min(content.length, size));
+}
+
+/** Serves a read or write of a slot's file; false to pass the request to the main thread instead. */
+function serve(length: number): boolean {
+  const header = decodeHeader(request);
+  if (header.opcode !== opcode.READ && header.opcode !== opcode.WRITE) return false;
+  const body = request.subarray(IN_HEADER_SIZE, length);
+  const io = decodeIoIn(body);
+  if (io.fh < SLOT_HANDLE_BASE) return false;
+  const slot = io.fh - SLOT_HANDLE_BASE;
+  const kind = table.kind(slot);
+  const key = table.key(slot);
+  if (kind === 'memory') {
+    let memory = memories.get(key);
+    if (!memory) { catchUp(); memory = memories.get(key); }
+    if (!memory) return false;
+    if (header.opcode === opcode.WRITE) {
+      // past the end: the main thread fails it with ENOSPC and says why
+      if (!memory.write(io.offset, body.subarray(IO_IN_SIZE, IO_IN_SIZE + io.size))) return false;
+      reply.set(writeOut(io.size), OUT_HEADER_SIZE);
+      send(header.unique, 0, 8);
+      return true;
+    }
+    send(header.unique, 0, memory.read(io.offset, reply.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + io.size)));
+    return true;
+  }
+  if (header.opcode !== opcode.READ || (kind !== 'run' && kind !== 'regs')) return false;
+  let vcpu = vcpus.get(key);
+  if (!vcpu) { catchUp(); vcpu = vcpus.get(key); }
+  if (!vcpu) return false;
+  const target = vcpu;
+  try {
+    const count = kind === 'run'
+      ? readSnapshot(slot, io.offset, io.size, () => blocking(() => renderExit(target.run(setup.runTimeoutMs))))
+      : readSnapshot(slot, io.offset, io.size, () => renderRegs(target.getRegs()));
+    send(header.unique, 0, count);
+  } catch (error) {
+    const failure = toFsError(error);
+    port.postMessage({ kind: 'failed', request: request.slice(0, length), errno: failure.errno, message: failure.message } satisfies ReaderMessage);
+  }
+  return true;
+}
+
+for (const registration of setup.registrations) register(registration);
 for (;;) {
   let length: number;
   try {
-    length = readRequest(setup.fd, buffer);
+    length = readRequest(setup.fd, request);
   } catch (error) {
-    parentPort!.postMessage({ ended: true, errno: error instanceof ChannelError ? error.errno : 0 } satisfies ReaderMessage);
+    port.postMessage({ kind: 'ended', errno: error instanceof ChannelError ? error.errno : 0 } satisfies ReaderMessage);
     break;
   }
-  const request = buffer.slice(0, length);
-  parentPort!.postMessage(request, [request.buffer]);
+  if (serve(length)) continue;
+  const forwarded = request.slice(0, length);
+  port.postMessage(forwarded, [forwarded.buffer]);
 }

@@ -2,9 +2,13 @@
 // reader threads pass it (lookups, attributes, directories, opens, and the
 // reads and writes they do not serve themselves) by calling KvmFs, and
 // writes the reply to the channel itself, so a passed request costs one
-// thread hand-off, not two.
+// thread hand-off, not two. At OPEN of a shared file (run, regs, memory) it
+// gives the file a slot in the OpenTable, whose handle tells the readers to
+// serve its reads themselves.
 import { Worker } from 'node:worker_threads';
-import { toFsError } from '../errors.js';
+import { FsError, toFsError } from '../errors.js';
+import type { SharedFile } from '../node.js';
+import { OpenTable, SLOT_HANDLE_BASE } from './open-table.js';
 import type { KvmFs, Stat } from '../kvmfs.js';
 import { BusyPoll } from '../busy-poll.js';
 import { writeReply } from './channel.js';
@@ -14,11 +18,12 @@ import {
   fattr, FOPEN_DIRECT_IO, initFlags, initOut, IO_IN_SIZE, nameAt, opcode, openOut, reply, statfsOut, writeOut,
   type DirEntry, type InHeader, type NodeAttr,
 } from './protocol.js';
-import type { ReaderMessage, ReaderSetup } from './reader-protocol.js';
+import { pool, type ReaderMessage, type ReaderSetup, type Registration } from './reader-protocol.js';
 
 const S_IFDIR = 0o040000;
 const ENOENT = 2;
 const ENOSYS = 38;
+const ENFILE = 23;
 const NAME_MAX = 255;
 const ENAMETOOLONG = 36;
 /** Names FUSE passed on before it allowed longer ones with max_pages; longer are ENAMETOOLONG, as they were. */
@@ -35,8 +40,10 @@ export interface SessionOptions {
   debug: boolean;
   /** ms the event loop keeps polling after a request (0: never) */
   busyPollMs: number;
-  /** reader threads: each waits for requests on the channel */
+  /** reader threads at the start; one more is started whenever all but one are held by runs */
   readers: number;
+  /** --run-timeout, for the runs readers make */
+  runTimeoutMs: number;
 }
 
 const decoder = new TextDecoder();
@@ -46,6 +53,13 @@ export class FuseSession {
   private readonly poll: BusyPoll;
   private readonly workers: Worker[] = [];
   private ended: (() => void) | undefined;
+  private readonly openTable = new OpenTable();
+  /** KvmFs handle of each slot in use */
+  private readonly slotHandles = new Map<number, number>();
+  private readonly pool = new Int32Array(new SharedArrayBuffer(pool.count * 4));
+  private readonly registrations: Registration[] = [];
+  /** key of each shared object, by its shared buffer */
+  private readonly keys = new Map<SharedArrayBuffer, number>();
 
   constructor(private readonly fd: number, private readonly fs: KvmFs, private readonly options: SessionOptions) {
     this.poll = new BusyPoll(options.busyPollMs);
@@ -58,19 +72,72 @@ export class FuseSession {
   }
 
   private addReader(): void {
-    const setup: ReaderSetup = { fd: this.fd, bufferSize: REQUEST_BUFFER_SIZE };
+    const setup: ReaderSetup = {
+      fd: this.fd, bufferSize: REQUEST_BUFFER_SIZE, runTimeoutMs: this.options.runTimeoutMs,
+      openTable: this.openTable.buffer, pool: this.pool.buffer as SharedArrayBuffer, registrations: this.registrations,
+    };
+    Atomics.add(this.pool, pool.readers, 1);
     const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup });
     worker.on('message', (message: ReaderMessage) => {
-      if (message instanceof Uint8Array) {
-        this.poll.touch();
-        this.serve(message);
-      } else {
-        const end = this.ended;
-        this.ended = undefined;
-        end?.();
+      this.poll.touch();
+      if (message instanceof Uint8Array) return this.serve(message);
+      switch (message.kind) {
+        case 'failed':
+          return this.fail(message.request, new FsError(message.errno, message.message));
+        case 'need-reader':
+          if (Atomics.load(this.pool, pool.readers) - Atomics.load(this.pool, pool.busy) < 1) this.addReader();
+          return;
+        case 'ended': {
+          const end = this.ended;
+          this.ended = undefined;
+          end?.();
+          return;
+        }
       }
     });
     this.workers.push(worker);
+  }
+
+  /** The key readers know `shared`'s object by; registered with every reader the first time. */
+  private register(shared: SharedFile): number {
+    const buffer = shared.kind === 'memory' ? shared.memory.table : shared.vcpu.control;
+    let key = this.keys.get(buffer);
+    if (key === undefined) {
+      key = this.keys.size + 1;
+      this.keys.set(buffer, key);
+      const registration: Registration = { key, shared };
+      this.registrations.push(registration);
+      // Queued before the OPEN reply: a reader that meets the key finds it.
+      for (const worker of this.workers) worker.postMessage(registration);
+    }
+    return key;
+  }
+
+  /** OPEN: a shared file gets a slot, so readers serve it; a run cannot do without one. */
+  private handleFor(handle: number): number {
+    const shared = this.fs.sharedOf(handle);
+    if (!shared) return handle;
+    const slot = this.openTable.allocate(shared.kind, this.register(shared));
+    if (slot === undefined) {
+      if (shared.kind !== 'run') return handle;
+      this.fs.release(handle);
+      throw new FsError(ENFILE, 'too many open run, regs and memory files in this mount');
+    }
+    this.slotHandles.set(slot, handle);
+    return SLOT_HANDLE_BASE + slot;
+  }
+
+  /** The KvmFs handle of a FUSE file handle. */
+  private handleOf(fh: number): number {
+    return fh >= SLOT_HANDLE_BASE ? (this.slotHandles.get(fh - SLOT_HANDLE_BASE) ?? 0) : fh;
+  }
+
+  /** A request a reader served and that failed: recorded in last_error, then answered with its errno. */
+  private fail(request: Uint8Array, failure: FsError): void {
+    const header = decodeHeader(request);
+    const path = this.nodes.path(header.nodeId);
+    if (path !== undefined) this.fs.recordFailure(path, failure);
+    this.send(reply(header.unique, failure.errno));
   }
 
   private serve(request: Uint8Array): void {
@@ -148,25 +215,31 @@ export class FuseSession {
       case opcode.OPEN: {
         const path = this.pathOf(header);
         const flags = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0, true);
-        const handle = await fs.guard(path, () => fs.open(path, flags));
+        const handle = await fs.guard(path, () => this.handleFor(fs.open(path, flags)));
         return openOut(handle, FOPEN_DIRECT_IO);
       }
       case opcode.READ: {
         const path = this.pathOf(header);
         const io = decodeIoIn(body);
         const target = Buffer.alloc(io.size);
-        const count = await fs.guard(path, () => fs.read(io.fh, target, io.offset));
+        const count = await fs.guard(path, () => fs.read(this.handleOf(io.fh), target, io.offset));
         return target.subarray(0, count);
       }
       case opcode.WRITE: {
         const path = this.pathOf(header);
         const io = decodeIoIn(body);
         const data = Buffer.from(body.buffer, body.byteOffset + IO_IN_SIZE, io.size);
-        return writeOut(await fs.guard(path, () => fs.write(io.fh, data, io.offset)));
+        return writeOut(await fs.guard(path, () => fs.write(this.handleOf(io.fh), data, io.offset)));
       }
-      case opcode.RELEASE:
-        fs.release(decodeIoIn(body).fh);
+      case opcode.RELEASE: {
+        const { fh } = decodeIoIn(body);
+        fs.release(this.handleOf(fh));
+        if (fh >= SLOT_HANDLE_BASE) {
+          this.slotHandles.delete(fh - SLOT_HANDLE_BASE);
+          this.openTable.release(fh - SLOT_HANDLE_BASE);
+        }
         return undefined;
+      }
       case opcode.OPENDIR:
         fs.readdir(this.pathOf(header));
         return openOut(0, 0);
