@@ -49,7 +49,6 @@ export async function mount(args: MountArguments): Promise<void> {
   prepareMountPoint(args.mountPoint);
   const fd = mountChannel(bundledLibfusePath(), args.mountPoint, mountOptions(args.allowOther));
   const session = new FuseSession(fd, fs, { debug: args.debug, busyPollMs: args.busyPollMs, readers: READERS, runTimeoutMs: args.runTimeoutMs });
-  process.stderr.write(`kvmfs: mounted at ${args.mountPoint} (KVM API ${hypervisor.apiVersion}); Ctrl-C or SIGTERM unmounts\n`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -70,5 +69,6 @@ export async function mount(args: MountArguments): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   // Unmounted from outside (kvmfs umount, umount -l): nothing can reach the
   // VMs any more, so go, as a FUSE daemon does when its session ends.
-  session.start(() => void shutdown('unmounted'));
+  await session.start(() => void shutdown('unmounted'));
+  process.stderr.write(`kvmfs: mounted at ${args.mountPoint} (KVM API ${hypervisor.apiVersion}); Ctrl-C or SIGTERM unmounts\n`);
 }

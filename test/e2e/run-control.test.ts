@@ -107,6 +107,27 @@ describe('stop and live inspection (--run-timeout 0: no limit)', () => {
     expect(reg(await mount.ok('cat "$M/spin/vcpu0/regs"'), 'rip')).toBe(0x1000n);
   });
 
+  it('a signal to a blocked reader (Ctrl-C, kill) stops the vcpu: it is idle again at once', async () => {
+    await realModeVm(mount, 'signalled', guests.spin);
+    const out = await mount.ok(`
+      ${releaseOnExit('signalled')}
+      V="$M/signalled/vcpu0"
+      cat "$V/run" > /dev/null & reader=$!
+      sleep 0.4
+      kill -0 $reader && echo "blocked=yes" || echo "blocked=no"
+      t0=$(date +%s%N)
+      kill -TERM $reader
+      wait $reader || true
+      # with --run-timeout 0 only the interrupt can end the run: state writes are EBUSY until it has
+      for i in $(seq 1 200); do echo 'rbx 0x5' > "$V/regs" 2>/dev/null && break; sleep 0.005; done
+      t1=$(date +%s%N)
+      echo "ms=$(( (t1 - t0) / 1000000 )) rbx=$(grep '^rbx' "$V/regs" | cut -d' ' -f2)"
+    `);
+    const f = fields(out);
+    expect(f).toMatchObject({ blocked: 'yes', rbx: '0x0000000000000005' });
+    expect(Number(f.ms)).toBeLessThan(500);
+  });
+
   it('stop on an idle vcpu succeeds and does nothing: the next run is a normal one', async () => {
     await realModeVm(mount, 'idle', guests.threeOuts);
     const out = await mount.ok(`

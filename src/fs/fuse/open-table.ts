@@ -16,7 +16,8 @@ export type SlotKind = keyof typeof slotKinds;
 const kindNames = new Map<number, SlotKind>(Object.entries(slotKinds).map(([name, code]) => [code, name as SlotKind]));
 
 const FIELDS = 4;
-const field = { kind: 0, key: 1, snapshotLength: 2 } as const;
+/** runUnique: low 32 bits of the FUSE unique of the `run` read in progress on the slot (0: none), for FUSE_INTERRUPT */
+const field = { kind: 0, key: 1, snapshotLength: 2, runUnique: 3 } as const;
 
 export class OpenTable {
   readonly buffer: SharedArrayBuffer;
@@ -37,6 +38,7 @@ export class OpenTable {
     if (slot === undefined) return undefined;
     Atomics.store(this.fields, slot * FIELDS + field.key, key);
     Atomics.store(this.fields, slot * FIELDS + field.snapshotLength, 0);
+    Atomics.store(this.fields, slot * FIELDS + field.runUnique, 0);
     Atomics.store(this.fields, slot * FIELDS + field.kind, slotKinds[kind]);
     return slot;
   }
@@ -54,6 +56,20 @@ export class OpenTable {
     return Atomics.load(this.fields, slot * FIELDS + field.key);
   }
 
+  /** Marks the run read with FUSE `unique` in progress on `slot` (undefined: ended). */
+  setRun(slot: number, unique: bigint | undefined): void {
+    Atomics.store(this.fields, slot * FIELDS + field.runUnique, unique === undefined ? 0 : uniqueTag(unique));
+  }
+
+  /** The slot whose run read has FUSE `unique`, if one is in progress. */
+  findRun(unique: bigint): number | undefined {
+    const tag = uniqueTag(unique);
+    for (let slot = 0; slot < SLOTS; slot++) {
+      if (Atomics.load(this.fields, slot * FIELDS + field.runUnique) === tag && this.kind(slot) === 'run') return slot;
+    }
+    return undefined;
+  }
+
   storeSnapshot(slot: number, content: Uint8Array): void {
     const length = Math.min(content.length, SNAPSHOT_SIZE);
     this.snapshots.set(content.subarray(0, length), slot * SNAPSHOT_SIZE);
@@ -68,4 +84,12 @@ export class OpenTable {
     target.set(this.snapshots.subarray(slot * SNAPSHOT_SIZE + offset, slot * SNAPSHOT_SIZE + offset + n));
     return n;
   }
+}
+
+/**
+ * A request's unique as an Int32, never 0. The kernel numbers requests in
+ * sequence, so two runs in progress at once never share their low 32 bits.
+ */
+function uniqueTag(unique: bigint): number {
+  return Number(BigInt.asIntN(32, unique)) || 1;
 }

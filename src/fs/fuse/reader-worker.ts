@@ -90,7 +90,14 @@ function serve(length: number): boolean {
   const target = vcpu;
   try {
     const count = kind === 'run'
-      ? readSnapshot(slot, io.offset, io.size, () => blocking(() => renderExit(target.run(setup.runTimeoutMs))))
+      ? readSnapshot(slot, io.offset, io.size, () => blocking(() => {
+        table.setRun(slot, header.unique); // so that an interrupt (Ctrl-C) finds it and stops the vcpu
+        try {
+          return renderExit(target.run(setup.runTimeoutMs));
+        } finally {
+          table.setRun(slot, undefined);
+        }
+      }))
       : readSnapshot(slot, io.offset, io.size, () => renderRegs(target.getRegs()));
     send(header.unique, 0, count);
   } catch (error) {

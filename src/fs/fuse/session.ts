@@ -5,10 +5,12 @@
 // thread hand-off, not two. At OPEN of a shared file (run, regs, memory) it
 // gives the file a slot in the OpenTable, whose handle tells the readers to
 // serve its reads themselves.
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { FsError, toFsError } from '../errors.js';
 import type { SharedFile } from '../node.js';
 import { OpenTable, SLOT_HANDLE_BASE } from './open-table.js';
+import { SharedVcpu } from '../../backend/shared-vcpu.js';
 import type { KvmFs, Stat } from '../kvmfs.js';
 import { BusyPoll } from '../busy-poll.js';
 import { writeReply } from './channel.js';
@@ -24,6 +26,9 @@ const S_IFDIR = 0o040000;
 const ENOENT = 2;
 const ENOSYS = 38;
 const ENFILE = 23;
+const EAGAIN = 11;
+/** How long an interrupt whose request is not found waits before the kernel is asked to send it again. */
+const INTERRUPT_RETRY_MS = 10;
 const NAME_MAX = 255;
 const ENAMETOOLONG = 36;
 /** Names FUSE passed on before it allowed longer ones with max_pages; longer are ENAMETOOLONG, as they were. */
@@ -57,6 +62,7 @@ export class FuseSession {
   /** KvmFs handle of each slot in use */
   private readonly slotHandles = new Map<number, number>();
   private readonly pool = new Int32Array(new SharedArrayBuffer(pool.count * 4));
+  /** every shared object readers know, in key order (key = index + 1) */
   private readonly registrations: Registration[] = [];
   /** key of each shared object, by its shared buffer */
   private readonly keys = new Map<SharedArrayBuffer, number>();
@@ -65,13 +71,17 @@ export class FuseSession {
     this.poll = new BusyPoll(options.busyPollMs);
   }
 
-  /** Starts the reader threads; `onEnd` runs once the kernel ends the session (unmounted). */
-  start(onEnd: () => void): void {
+  /**
+   * Starts the reader threads; resolves once they all run. `onEnd` runs
+   * once the kernel ends the session (unmounted).
+   */
+  async start(onEnd: () => void): Promise<void> {
     this.ended = onEnd;
-    for (let index = 0; index < this.options.readers; index++) this.addReader();
+    const started = Array.from({ length: this.options.readers }, () => this.addReader());
+    await Promise.all(started.map((worker) => once(worker, 'online')));
   }
 
-  private addReader(): void {
+  private addReader(): Worker {
     const setup: ReaderSetup = {
       fd: this.fd, bufferSize: REQUEST_BUFFER_SIZE, runTimeoutMs: this.options.runTimeoutMs,
       openTable: this.openTable.buffer, pool: this.pool.buffer as SharedArrayBuffer, registrations: this.registrations,
@@ -96,6 +106,7 @@ export class FuseSession {
       }
     });
     this.workers.push(worker);
+    return worker;
   }
 
   /** The key readers know `shared`'s object by; registered with every reader the first time. */
@@ -103,7 +114,7 @@ export class FuseSession {
     const buffer = shared.kind === 'memory' ? shared.memory.table : shared.vcpu.control;
     let key = this.keys.get(buffer);
     if (key === undefined) {
-      key = this.keys.size + 1;
+      key = this.registrations.length + 1;
       this.keys.set(buffer, key);
       const registration: Registration = { key, shared };
       this.registrations.push(registration);
@@ -132,6 +143,23 @@ export class FuseSession {
     return fh >= SLOT_HANDLE_BASE ? (this.slotHandles.get(fh - SLOT_HANDLE_BASE) ?? 0) : fh;
   }
 
+  /**
+   * FUSE_INTERRUPT: the process reading `run` got a signal (Ctrl-C): stop
+   * the vcpu, and the read returns `intr`. Any other request ends soon by
+   * itself. Not found yet (the reader has not marked its run): EAGAIN after
+   * a while, and the kernel sends the interrupt again while the read lasts.
+   */
+  private interrupt(header: InHeader, body: Uint8Array): void {
+    const target = new DataView(body.buffer, body.byteOffset, body.byteLength).getBigUint64(0, true);
+    const slot = this.openTable.findRun(target);
+    if (slot === undefined) {
+      setTimeout(() => this.send(reply(header.unique, EAGAIN)), INTERRUPT_RETRY_MS);
+      return;
+    }
+    const registration = this.registrations[this.openTable.key(slot) - 1];
+    if (registration && registration.shared.kind !== 'memory') new SharedVcpu(registration.shared.vcpu).stop();
+  }
+
   /** A request a reader served and that failed: recorded in last_error, then answered with its errno. */
   private fail(request: Uint8Array, failure: FsError): void {
     const header = decodeHeader(request);
@@ -148,7 +176,7 @@ export class FuseSession {
       for (const { nodeId, lookups } of decodeForgets(header, body)) this.nodes.forget(nodeId, lookups);
       return;
     }
-    if (header.opcode === opcode.INTERRUPT) return;
+    if (header.opcode === opcode.INTERRUPT) return this.interrupt(header, body);
     Promise.resolve()
       .then(() => this.answer(header, body))
       .then(
