@@ -1,22 +1,23 @@
 // One vcpu as any thread sees it: the JS main thread and the FUSE reader
 // threads each attach to the same shared state (vcpu-protocol). A run is
-// claimed by one thread at a time and made by the vcpu's own thread; the
-// other ioctls are made directly by the thread that needs them, with the
-// vcpu paused if it runs (QEMU's run_on_cpu): KVM's per-vcpu mutex makes
-// the ioctl wait for KVM_RUN to return, and the vcpu thread does not enter
-// KVM_RUN again until the ioctl is done.
+// claimed by one thread at a time; it and every other ioctl are made by the
+// vcpu's own thread. A state request to a running vcpu pauses it (QEMU's
+// run_on_cpu): the vcpu thread is kicked out of KVM_RUN, serves the
+// request and resumes the guest.
 import { errno, pthreadKill, SIGUSR2, SysError } from './kvm/libc.js';
-import { VcpuFd } from './kvm/vcpu.js';
-import { lastRun, RUN_EXITED, RUN_STOPPED, slot, type VcpuShare } from './vcpu-protocol.js';
+import { KvmRunPage } from './kvm/kvm-run.js';
+import { koffi } from './kvm/libc.js';
+import { decodeRegs, decodeSregs, encodeRegs, encodeSregs } from './kvm/codec.js';
+import { lastRun, RUN_EXITED, RUN_STOPPED, slot, stateOpNames, stateOps, type StateOp, type VcpuShare } from './vcpu-protocol.js';
 import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
 
 const { EBADF, EBUSY } = errno;
 /**
- * How long a thread waiting for a run polls before it sleeps: a guest exit
- * usually comes well within this, and a poll costs less than a wake-up
- * (docs/performance.md).
+ * How long a thread waiting for the vcpu thread polls before it sleeps: a
+ * guest exit or an ioctl usually answers well within this, and a poll costs
+ * less than a wake-up (docs/performance.md).
  */
-const RUN_SPIN_NS = 100_000n;
+const REPLY_SPIN_NS = 100_000n;
 
 // A signal with no handler would kill the process; with one, it only makes
 // the vcpu thread's KVM_RUN return EINTR.
@@ -24,11 +25,14 @@ process.on('SIGUSR2', () => {});
 
 export class SharedVcpu {
   private readonly control: Int32Array;
-  private readonly fd: VcpuFd;
+  private readonly data: DataView;
+  /** the vcpu's struct kvm_run: read and written here only while the vcpu thread is not running it */
+  private readonly kvmRun: KvmRunPage;
 
   constructor(readonly share: VcpuShare) {
     this.control = new Int32Array(share.control);
-    this.fd = VcpuFd.attach(share.fd, share.kvmRunPointer, share.mmapSize);
+    this.data = new DataView(share.data);
+    this.kvmRun = new KvmRunPage(new DataView(koffi.view(share.kvmRunPointer, share.mmapSize)));
   }
 
   get id(): number {
@@ -44,7 +48,7 @@ export class SharedVcpu {
   get lastExit(): VcpuExit | undefined {
     if (this.running) return undefined;
     switch (Atomics.load(this.control, slot.lastRun)) {
-      case lastRun.exited: return this.use(() => this.fd.kvmRun.peekExit());
+      case lastRun.exited: return this.use(() => this.kvmRun.peekExit());
       case lastRun.stopped: return { kind: 'intr' };
       default: return undefined;
     }
@@ -68,7 +72,7 @@ export class SharedVcpu {
         const seq = Atomics.load(control, slot.runSeq) + 1;
         Atomics.store(control, slot.runSeq, seq);
         this.ringDoorbell();
-        this.awaitRun(seq, timeoutMs);
+        this.awaitReply(slot.runDone, seq, timeoutMs);
         const result = Atomics.load(control, slot.runResult);
         if (result === RUN_STOPPED) {
           last = lastRun.stopped;
@@ -76,7 +80,7 @@ export class SharedVcpu {
         }
         if (result !== RUN_EXITED) throw new SysError('KVM_RUN', result);
         last = lastRun.exited;
-        return this.fd.kvmRun.readExit();
+        return this.kvmRun.readExit();
       } finally {
         Atomics.store(control, slot.lastRun, last);
         Atomics.store(control, slot.runOwner, 0);
@@ -92,33 +96,36 @@ export class SharedVcpu {
   }
 
   getRegs(): Regs {
-    return this.paused('KVM_GET_REGS', () => this.fd.getRegs());
+    return this.stateRequest('getRegs', () => {}, () => decodeRegs(this.data));
   }
 
   getSregs(): Sregs {
-    return this.paused('KVM_GET_SREGS', () => this.fd.getSregs());
+    return this.stateRequest('getSregs', () => {}, () => decodeSregs(this.data));
   }
 
   /** State writes fail at once with EBUSY while the vcpu runs. */
   setRegs(regs: Regs): void {
-    this.idle('KVM_SET_REGS', () => this.fd.setRegs(regs));
+    this.stateRequest('setRegs', () => encodeRegs(regs, this.data), () => undefined, true);
   }
 
   setSregs(sregs: Sregs): void {
-    this.idle('KVM_SET_SREGS', () => this.fd.setSregs(sregs));
+    this.stateRequest('setSregs', () => encodeSregs(sregs, this.data), () => undefined, true);
   }
 
   /** KVM_INTERRUPT; a running vcpu is paused for it, as for a snapshot. */
   interrupt(vector: number): void {
-    this.paused('KVM_INTERRUPT', () => this.fd.interrupt(vector));
+    this.stateRequest('interrupt', () => Atomics.store(this.control, slot.stateArg, vector), () => undefined);
   }
 
   /** Input for the `io in` / `mmio read` in lastExit, delivered by the next run. */
   supplyInput(exit: VcpuExit, input: ExitInput): void {
-    this.idle('KVM_RUN', () => this.fd.kvmRun.writeInput(exit, input));
+    this.use(() => {
+      if (this.running) throw new SysError('KVM_RUN', EBUSY);
+      this.kvmRun.writeInput(exit, input);
+    });
   }
 
-  /** Runs `call` with the fd open, or fails with EBADF once it is closing. */
+  /** Runs `call` while the vcpu is open (its kvm_run page mapped); EBADF once it is closing. */
   private use<T>(call: () => T): T {
     Atomics.add(this.control, slot.users, 1);
     try {
@@ -129,44 +136,51 @@ export class SharedVcpu {
     }
   }
 
-  /** An ioctl with the vcpu paused: a running vcpu is kicked out of KVM_RUN and waits until `call` returns. */
-  private paused<T>(name: string, call: () => T): T {
+  /**
+   * One state ioctl, made by the vcpu thread, one request at a time across
+   * all threads. `write` fills the data area in; `read` takes the reply out
+   * before the next request may touch it. A running vcpu is kicked to serve
+   * it at once, unless the request is refused while it runs.
+   */
+  private stateRequest<T>(op: StateOp, write: () => void, read: () => T, refuseWhileRunning = false): T {
+    const control = this.control;
+    const name = stateOpNames[op];
     return this.use(() => {
-      Atomics.add(this.control, slot.direct, 1);
+      while (Atomics.compareExchange(control, slot.stateLock, 0, 1) !== 0) Atomics.wait(control, slot.stateLock, 1);
       try {
+        if (refuseWhileRunning && this.running) throw new SysError(name, EBUSY);
+        write();
+        const seq = Atomics.load(control, slot.stateSeq) + 1;
+        Atomics.store(control, slot.stateOp, stateOps[op]);
+        Atomics.store(control, slot.stateSeq, seq);
+        this.ringDoorbell();
         if (this.running) this.kick();
-        return call();
-      } catch (error) {
-        throw error instanceof SysError ? error : new SysError(name, errno.EIO);
+        this.awaitReply(slot.stateDone, seq, 0);
+        const code = Atomics.load(control, slot.stateErrno);
+        if (code !== 0) throw new SysError(name, code);
+        return read();
       } finally {
-        if (Atomics.sub(this.control, slot.direct, 1) === 1) Atomics.notify(this.control, slot.direct);
+        Atomics.store(control, slot.stateLock, 0);
+        Atomics.notify(control, slot.stateLock, 1);
       }
     });
   }
 
-  /** An ioctl only an idle vcpu takes. */
-  private idle<T>(name: string, call: () => T): T {
-    return this.paused(name, () => {
-      if (this.running) throw new SysError(name, EBUSY);
-      return call();
-    });
-  }
-
-  /** Blocks until run `seq` is answered: polls briefly, then sleeps; stops the run at the time limit. */
-  private awaitRun(seq: number, timeoutMs: number): void {
+  /** Blocks until control[index] is `seq`: polls briefly, then sleeps; stops a run at its time limit (0: none). */
+  private awaitReply(index: number, seq: number, timeoutMs: number): void {
     const control = this.control;
-    const spinUntil = process.hrtime.bigint() + RUN_SPIN_NS;
-    while (Atomics.load(control, slot.runDone) !== seq) {
+    const spinUntil = process.hrtime.bigint() + REPLY_SPIN_NS;
+    while (Atomics.load(control, index) !== seq) {
       if (process.hrtime.bigint() > spinUntil) break;
     }
     const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
-    for (let done = Atomics.load(control, slot.runDone); done !== seq; done = Atomics.load(control, slot.runDone)) {
+    for (let done = Atomics.load(control, index); done !== seq; done = Atomics.load(control, index)) {
       const left = deadline - performance.now();
       if (left <= 0) {
         this.stop();
-        Atomics.wait(control, slot.runDone, done);
+        Atomics.wait(control, index, done);
       } else {
-        Atomics.wait(control, slot.runDone, done, left === Infinity ? undefined : left);
+        Atomics.wait(control, index, done, left === Infinity ? undefined : left);
       }
     }
   }
@@ -179,7 +193,7 @@ export class SharedVcpu {
 
   /** Makes a KVM_RUN in progress (or the next one) return EINTR. */
   private kick(): void {
-    this.fd.kvmRun.immediateExit = true;
+    this.kvmRun.immediateExit = true;
     pthreadKill(this.share.threadId, SIGUSR2);
   }
 }

@@ -1,10 +1,12 @@
 // The state one vcpu shares between threads: a SharedArrayBuffer of Int32
-// slots. The vcpu's own thread (vcpu-worker.ts) makes every KVM_RUN; any
-// other thread (the main thread, a FUSE reader thread) asks it to run, stops
-// it, or makes another vcpu ioctl itself while the vcpu is paused. Requests
-// are a few Atomics stores and, only when the other side sleeps, one futex
-// wake: postMessage would wake an event loop, which on these machines costs
-// more than a guest exit.
+// slots and one struct-sized data area. The vcpu's own thread
+// (vcpu-worker.ts) makes every ioctl on the vcpu; any other thread (the main
+// thread, a FUSE reader thread) asks it to run, to make a state ioctl, or
+// stops it. Keeping the vcpu on one thread keeps it on one host CPU: loading
+// a vcpu on another CPU costs KVM a cross-CPU call, which on these nested
+// machines is slower than the ioctl itself. Requests are a few Atomics
+// stores and, only when the other side sleeps, one futex wake: postMessage
+// would wake an event loop, which here costs more than a guest exit.
 
 /** Int32 slots of the control block. */
 export const slot = {
@@ -22,21 +24,33 @@ export const slot = {
   runOwner: 6,
   /** what the last run left: see lastRun */
   lastRun: 7,
-  /**
-   * Threads making a vcpu ioctl other than KVM_RUN right now. While it is
-   * non-zero the vcpu thread does not enter KVM_RUN: the vcpu is paused.
-   */
-  direct: 8,
-  /** Threads using the vcpu fd or its kvm_run page: it is closed only at 0. */
-  users: 9,
+  /** Threads using the vcpu's kvm_run page: it is unmapped only at 0. */
+  users: 8,
   /** 0: open; 1: closing (nothing new may start); 2: closed */
-  close: 10,
+  close: 9,
   /** an Atomics read-modify-write on this slot is the vcpu thread's full memory fence */
-  fence: 11,
+  fence: 10,
   /** 1 while the vcpu thread sleeps on the doorbell: only then is a futex wake needed */
-  sleeping: 12,
-  count: 16,
+  sleeping: 11,
+  /** 1 while a thread owns the state request area (one state request at a time) */
+  stateLock: 12,
+  /** state request: sequence number, op, argument; reply: done sequence, errno */
+  stateSeq: 13,
+  stateOp: 14,
+  stateArg: 15,
+  stateDone: 16,
+  stateErrno: 17,
+  count: 20,
 } as const;
+
+/** The data area: struct kvm_regs or kvm_sregs bytes of a state request. */
+export const DATA_BYTES = 1024;
+
+export const stateOps = { getRegs: 1, setRegs: 2, getSregs: 3, setSregs: 4, interrupt: 5 } as const;
+export type StateOp = keyof typeof stateOps;
+export const stateOpNames: Record<StateOp, string> = {
+  getRegs: 'KVM_GET_REGS', setRegs: 'KVM_SET_REGS', getSregs: 'KVM_GET_SREGS', setSregs: 'KVM_SET_SREGS', interrupt: 'KVM_INTERRUPT',
+};
 
 export const RUN_EXITED = 0;
 export const RUN_STOPPED = 1;
@@ -46,12 +60,12 @@ export const lastRun = { none: 0, exited: 1, stopped: 2 } as const;
 /** Everything another thread needs to attach to a vcpu (structured-clonable). */
 export interface VcpuShare {
   id: number;
-  fd: number;
   kvmRunPointer: bigint;
   mmapSize: number;
   /** pthread_t of the vcpu thread, the target of kicks */
   threadId: bigint;
   control: SharedArrayBuffer;
+  data: SharedArrayBuffer;
 }
 
 export interface WorkerSetup {
@@ -59,9 +73,10 @@ export interface WorkerSetup {
   vcpuId: number;
   mmapSize: number;
   control: SharedArrayBuffer;
+  data: SharedArrayBuffer;
 }
 
 /** The worker's one message, once its vcpu fd exists (or failed to). */
 export type Ready =
-  | { ok: true; fd: number; threadId: bigint; kvmRunPointer: bigint }
+  | { ok: true; threadId: bigint; kvmRunPointer: bigint }
   | { ok: false; call: string; errno: number; message: string };

@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { errno, SysError } from './kvm/libc.js';
 import { SharedVcpu } from './shared-vcpu.js';
-import { slot, type Ready, type VcpuShare, type WorkerSetup } from './vcpu-protocol.js';
+import { DATA_BYTES, slot, type Ready, type VcpuShare, type WorkerSetup } from './vcpu-protocol.js';
 
 const { EIO } = errno;
 /** How long close waits for the vcpu thread to let go of its fd before the thread is terminated anyway. */
@@ -19,7 +19,7 @@ export class VcpuThread {
 
   /** Starts the vcpu's thread, which creates vcpu `id` on the VM fd. */
   static async start(vmFd: number, id: number, mmapSize: number): Promise<VcpuThread> {
-    const setup: WorkerSetup = { vmFd, vcpuId: id, mmapSize, control: new SharedArrayBuffer(slot.count * 4) };
+    const setup: WorkerSetup = { vmFd, vcpuId: id, mmapSize, control: new SharedArrayBuffer(slot.count * 4), data: new SharedArrayBuffer(DATA_BYTES) };
     const worker = new Worker(new URL('./vcpu-worker.js', import.meta.url), { workerData: setup });
     const ready = await new Promise<Ready>((resolve, reject) => {
       worker.once('message', resolve);
@@ -29,7 +29,7 @@ export class VcpuThread {
       await worker.terminate();
       throw new SysError(ready.call, ready.errno);
     }
-    const share: VcpuShare = { id, fd: ready.fd, kvmRunPointer: ready.kvmRunPointer, mmapSize, threadId: ready.threadId, control: setup.control };
+    const share: VcpuShare = { id, kvmRunPointer: ready.kvmRunPointer, mmapSize, threadId: ready.threadId, control: setup.control, data: setup.data };
     return new VcpuThread(new SharedVcpu(share), worker);
   }
 
@@ -51,17 +51,22 @@ export class VcpuThread {
   }
 
   /**
-   * The thread ended (closed, or died): a run it left unanswered gets EIO
-   * rather than waiting forever, and the vcpu counts as closed.
+   * The thread ended (closed, or died): a request it left unanswered gets
+   * EIO rather than waiting forever, and the vcpu counts as closed.
    */
   private workerGone(): void {
     const control = new Int32Array(this.vcpu.share.control);
+    Atomics.store(control, slot.close, 2);
+    const stateSeq = Atomics.load(control, slot.stateSeq);
+    if (Atomics.load(control, slot.stateDone) !== stateSeq) {
+      Atomics.store(control, slot.stateErrno, EIO);
+      Atomics.store(control, slot.stateDone, stateSeq);
+    }
     const runSeq = Atomics.load(control, slot.runSeq);
     if (Atomics.load(control, slot.runDone) !== runSeq) {
       Atomics.store(control, slot.runResult, EIO);
       Atomics.store(control, slot.runDone, runSeq);
     }
-    Atomics.store(control, slot.close, 2);
-    for (const index of [slot.runDone, slot.close]) Atomics.notify(control, index);
+    for (const index of [slot.stateDone, slot.runDone, slot.close]) Atomics.notify(control, index);
   }
 }
