@@ -161,14 +161,15 @@ export function writeOutHeader(out: Uint8Array, unique: bigint, error: number, l
 }
 
 function writeAttr(view: DataView, at: number, attr: NodeAttr): void {
+  // time_t is signed; the nanoseconds are always 0..999999999, also before 1970
   const seconds = (date: Date) => BigInt(Math.floor(date.getTime() / 1000));
-  const nanoseconds = (date: Date) => (date.getTime() % 1000) * 1_000_000;
+  const nanoseconds = (date: Date) => (((date.getTime() % 1000) + 1000) % 1000) * 1_000_000;
   view.setBigUint64(at, BigInt(attr.ino), true);
   view.setBigUint64(at + 8, BigInt(attr.size), true);
   view.setBigUint64(at + 16, BigInt(Math.ceil(attr.size / 512)), true);
-  view.setBigUint64(at + 24, seconds(attr.mtime), true); // atime: not kept, shown as mtime
-  view.setBigUint64(at + 32, seconds(attr.mtime), true);
-  view.setBigUint64(at + 40, seconds(attr.ctime), true);
+  view.setBigInt64(at + 24, seconds(attr.mtime), true); // atime: not kept, shown as mtime
+  view.setBigInt64(at + 32, seconds(attr.mtime), true);
+  view.setBigInt64(at + 40, seconds(attr.ctime), true);
   view.setUint32(at + 48, nanoseconds(attr.mtime), true);
   view.setUint32(at + 52, nanoseconds(attr.mtime), true);
   view.setUint32(at + 56, nanoseconds(attr.ctime), true);
