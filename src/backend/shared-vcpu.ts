@@ -4,7 +4,7 @@
 // vcpu's own thread. A state request to a running vcpu pauses it (QEMU's
 // run_on_cpu): the vcpu thread is kicked out of KVM_RUN, serves the
 // request and resumes the guest.
-import { errno, pthreadKill, schedYield, SIGUSR2, SysError } from './kvm/libc.js';
+import { errno, pthreadKill, SIGUSR2, SysError } from './kvm/libc.js';
 import { KvmRunPage } from './kvm/kvm-run.js';
 import { koffi } from './kvm/libc.js';
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs } from './kvm/codec.js';
@@ -172,7 +172,6 @@ export class SharedVcpu {
     const spinUntil = process.hrtime.bigint() + REPLY_SPIN_NS;
     while (Atomics.load(control, index) !== seq) {
       if (process.hrtime.bigint() > spinUntil) break;
-      schedYield(); // gives the CPU to any thread that has work, the vcpu thread first
     }
     const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
     for (let done = Atomics.load(control, index); done !== seq; done = Atomics.load(control, index)) {

@@ -6,7 +6,7 @@
 // returns EINTR, the loop serves the request and resumes the guest unless
 // told to stop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { errno as errnos, pthreadSelf, schedYield, SysError } from './kvm/libc.js';
+import { errno as errnos, pthreadSelf, SysError } from './kvm/libc.js';
 import { VmFd } from './kvm/vm.js';
 import type { VcpuFd } from './kvm/vcpu.js';
 import { REGS_SIZE, SREGS_SIZE } from './kvm/codec.js';
@@ -66,9 +66,6 @@ function run(vcpu: VcpuFd): number {
 function waitForDoorbell(seen: number): void {
   const deadline = process.hrtime.bigint() + IDLE_SPIN_NS;
   while (Atomics.load(control, slot.doorbell) === seen) {
-    // A poll that gives its CPU to any thread that has work (a client, a
-    // reader thread, another vcpu), and keeps it otherwise.
-    schedYield();
     if (process.hrtime.bigint() > deadline) {
       // Announced before the last look, so a ring after it is either seen
       // here or comes with a notify (SharedVcpu ringDoorbell).

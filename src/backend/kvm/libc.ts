@@ -36,7 +36,6 @@ export const munmap = libc.func('int munmap(void *addr, size_t length)');
 export const strerror = libc.func('const char *strerror(int errnum)');
 export const pthreadSelf = libc.func('uint64_t pthread_self()');
 export const pthreadKill = libc.func('int pthread_kill(uint64_t thread, int sig)');
-export const schedYield = libc.func('int sched_yield()');
 
 /** A failed system call, carrying errno unchanged (as rust-vmm's errno::Error). */
 export class SysError extends Error {
