@@ -3,8 +3,11 @@
 import { Kvm } from './kvm/system.js';
 import { KVM_CAPS } from './kvm/capabilities.js';
 import { VirtualMachine } from './virtual-machine.js';
+import { RunWatchdog } from './run-watchdog.js';
 
 export class Hypervisor {
+  private readonly watchdog = new RunWatchdog();
+
   private constructor(private readonly kvm: Kvm) {}
 
   static open(path?: string): Hypervisor {
@@ -21,7 +24,7 @@ export class Hypervisor {
   }
 
   createVm(): VirtualMachine {
-    return new VirtualMachine(this.kvm.createVm());
+    return new VirtualMachine(this.kvm.createVm(), this.watchdog);
   }
 
   close(): void {

@@ -1,38 +1,40 @@
 // One vcpu as any thread sees it: the JS main thread and the FUSE reader
-// threads each attach to the same shared state (vcpu-protocol). A run is
-// claimed by one thread at a time; it and every other ioctl are made by the
-// vcpu's own thread. A state request to a running vcpu pauses it (QEMU's
-// run_on_cpu): the vcpu thread is kicked out of KVM_RUN, serves the
-// request and resumes the guest.
-import { errno, pthreadKill, SIGUSR2, SysError } from './kvm/libc.js';
-import { KvmRunPage } from './kvm/kvm-run.js';
-import { koffi } from './kvm/libc.js';
-import { decodeRegs, decodeSregs, encodeRegs, encodeSregs } from './kvm/codec.js';
-import { lastRun, RUN_EXITED, RUN_STOPPED, slot, stateOpNames, stateOps, type StateOp, type VcpuShare } from './vcpu-protocol.js';
+// threads each attach to the same shared state (vcpu-protocol). The thread
+// serving a `run` read claims the vcpu and makes KVM_RUN itself, so a run
+// costs no thread hand-off; a run holds that thread, and N vcpus run on N
+// threads at once. The other ioctls are made directly by the thread that
+// needs them, with the vcpu paused if it runs (QEMU's run_on_cpu): KVM's
+// per-vcpu mutex makes the ioctl wait for KVM_RUN to return, and the
+// running thread does not enter KVM_RUN again until the ioctl is done.
+// A run is stopped (the stop file, the run time limit, an interrupted
+// read) by setting kvm_run.immediate_exit and sending SIGUSR2 to the
+// running thread: KVM_RUN returns EINTR (how QEMU and Firecracker kick vcpus).
+import { errno, pthreadKill, pthreadSelf, SIGUSR2, SysError } from './kvm/libc.js';
+import { VcpuFd } from './kvm/vcpu.js';
+import { activitySlot, DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, type VcpuShare } from './vcpu-protocol.js';
 import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
 
-const { EBADF, EBUSY } = errno;
-/**
- * How long a thread waiting for the vcpu thread polls before it sleeps: a
- * guest exit or an ioctl usually answers well within this, and a poll costs
- * less than a wake-up (docs/performance.md).
- */
-const REPLY_SPIN_NS = 100_000n;
+const { EBADF, EBUSY, EINTR, EIO } = errno;
 
 // A signal with no handler would kill the process; with one, it only makes
-// the vcpu thread's KVM_RUN return EINTR.
+// the running thread's KVM_RUN return EINTR (other system calls restart).
 process.on('SIGUSR2', () => {});
+
+type RunResult = { kind: 'exited' } | { kind: 'stopped' } | { kind: 'failed'; errno: number };
 
 export class SharedVcpu {
   private readonly control: Int32Array;
-  private readonly data: DataView;
-  /** the vcpu's struct kvm_run: read and written here only while the vcpu thread is not running it */
-  private readonly kvmRun: KvmRunPage;
+  private readonly runner: BigInt64Array;
+  private readonly deadlineSlot: Float64Array;
+  private readonly activity: Int32Array;
+  private readonly fd: VcpuFd;
 
   constructor(readonly share: VcpuShare) {
-    this.control = new Int32Array(share.control);
-    this.data = new DataView(share.data);
-    this.kvmRun = new KvmRunPage(new DataView(koffi.view(share.kvmRunPointer, share.mmapSize)));
+    this.control = new Int32Array(share.control, 0, slot.count);
+    this.runner = new BigInt64Array(share.control, RUNNER_OFFSET, 1);
+    this.deadlineSlot = new Float64Array(share.control, DEADLINE_OFFSET, 1);
+    this.activity = new Int32Array(share.activity);
+    this.fd = VcpuFd.attach(share.fd, share.kvmRunPointer, share.mmapSize);
   }
 
   get id(): number {
@@ -44,44 +46,46 @@ export class SharedVcpu {
     return Atomics.load(this.control, slot.runOwner) === 1;
   }
 
+  /** When the run in progress is due to be stopped (ms since the epoch; Infinity: never). */
+  get deadline(): number {
+    return this.deadlineSlot[0]!;
+  }
+
   /** The last exit while the vcpu is idle; an `io in` or `mmio read` here is waiting for input. */
   get lastExit(): VcpuExit | undefined {
     if (this.running) return undefined;
     switch (Atomics.load(this.control, slot.lastRun)) {
-      case lastRun.exited: return this.use(() => this.kvmRun.peekExit());
+      case lastRun.exited: return this.use(() => this.fd.kvmRun.peekExit());
       case lastRun.stopped: return { kind: 'intr' };
       default: return undefined;
     }
   }
 
   /**
-   * KVM_RUN until the next exit to user space, on the vcpu's thread; this
-   * thread blocks meanwhile. `intr` when stopped, or after `timeoutMs` (0:
-   * no limit). EBUSY if another run is in progress.
+   * KVM_RUN on this thread until the next exit to user space. `intr` when
+   * stopped, or past `timeoutMs` (0: no limit; the RunWatchdog stops it).
+   * EBUSY if another run is in progress.
    */
   run(timeoutMs: number): VcpuExit {
     const control = this.control;
     return this.use(() => {
-      // Read before the claim: a stop that comes after it stops this run.
+      // Read before the claim: a stop that comes after the claim stops this run.
       const stopBase = Atomics.load(control, slot.stopSeq);
       if (Atomics.compareExchange(control, slot.runOwner, 0, 1) !== 0) throw new SysError('KVM_RUN', EBUSY);
       let last: number = lastRun.none;
       try {
         Atomics.store(control, slot.lastRun, lastRun.none);
         Atomics.store(control, slot.runStopBase, stopBase);
-        const seq = Atomics.load(control, slot.runSeq) + 1;
-        Atomics.store(control, slot.runSeq, seq);
-        this.ringDoorbell();
-        this.awaitReply(slot.runDone, seq, timeoutMs);
-        const result = Atomics.load(control, slot.runResult);
-        if (result === RUN_STOPPED) {
-          last = lastRun.stopped;
-          return { kind: 'intr' };
-        }
-        if (result !== RUN_EXITED) throw new SysError('KVM_RUN', result);
-        last = lastRun.exited;
-        return this.kvmRun.readExit();
+        this.deadlineSlot[0] = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+        Atomics.store(this.runner, 0, BigInt(pthreadSelf()));
+        this.announceRun();
+        const result = this.runUntilExit();
+        if (result.kind === 'failed') throw new SysError('KVM_RUN', result.errno);
+        last = result.kind === 'stopped' ? lastRun.stopped : lastRun.exited;
+        return result.kind === 'stopped' ? { kind: 'intr' } : this.fd.kvmRun.readExit();
       } finally {
+        Atomics.store(this.runner, 0, 0n);
+        Atomics.sub(this.activity, activitySlot.active, 1);
         Atomics.store(control, slot.lastRun, last);
         Atomics.store(control, slot.runOwner, 0);
       }
@@ -96,36 +100,64 @@ export class SharedVcpu {
   }
 
   getRegs(): Regs {
-    return this.stateRequest('getRegs', () => {}, () => decodeRegs(this.data));
+    return this.paused(() => this.fd.getRegs());
   }
 
   getSregs(): Sregs {
-    return this.stateRequest('getSregs', () => {}, () => decodeSregs(this.data));
+    return this.paused(() => this.fd.getSregs());
   }
 
   /** State writes fail at once with EBUSY while the vcpu runs. */
   setRegs(regs: Regs): void {
-    this.stateRequest('setRegs', () => encodeRegs(regs, this.data), () => undefined, true);
+    this.idle('KVM_SET_REGS', () => this.fd.setRegs(regs));
   }
 
   setSregs(sregs: Sregs): void {
-    this.stateRequest('setSregs', () => encodeSregs(sregs, this.data), () => undefined, true);
+    this.idle('KVM_SET_SREGS', () => this.fd.setSregs(sregs));
   }
 
   /** KVM_INTERRUPT; a running vcpu is paused for it, as for a snapshot. */
   interrupt(vector: number): void {
-    this.stateRequest('interrupt', () => Atomics.store(this.control, slot.stateArg, vector), () => undefined);
+    this.paused(() => this.fd.interrupt(vector));
   }
 
   /** Input for the `io in` / `mmio read` in lastExit, delivered by the next run. */
   supplyInput(exit: VcpuExit, input: ExitInput): void {
-    this.use(() => {
-      if (this.running) throw new SysError('KVM_RUN', EBUSY);
-      this.kvmRun.writeInput(exit, input);
-    });
+    this.idle('KVM_RUN', () => this.fd.kvmRun.writeInput(exit, input));
   }
 
-  /** Runs `call` while the vcpu is open (its kvm_run page mapped); EBADF once it is closing. */
+  /** KVM_RUN until a real exit, pausing whenever kicked for another thread's ioctl. */
+  private runUntilExit(): RunResult {
+    const control = this.control;
+    for (;;) {
+      // Cleared, then fenced, before the checks: a kick that lands after this
+      // point either is seen below or makes KVM_RUN return at once.
+      this.fd.kvmRun.immediateExit = false;
+      Atomics.add(control, slot.fence, 0);
+      if (Atomics.load(control, slot.stopSeq) !== Atomics.load(control, slot.runStopBase)) return { kind: 'stopped' };
+      for (let direct = Atomics.load(control, slot.direct); direct > 0; direct = Atomics.load(control, slot.direct)) {
+        Atomics.wait(control, slot.direct, direct);
+      }
+      try {
+        this.fd.run();
+        return { kind: 'exited' };
+      } catch (error) {
+        const code = error instanceof SysError ? error.errno : EIO;
+        if (code !== EINTR) return { kind: 'failed', errno: code };
+      }
+    }
+  }
+
+  /** Counts the run as in progress; wakes the watchdog if it sleeps (once per burst of runs, not per run). */
+  private announceRun(): void {
+    const activity = this.activity;
+    if (Atomics.add(activity, activitySlot.active, 1) === 0 && Atomics.load(activity, activitySlot.watching) === 0) {
+      Atomics.add(activity, activitySlot.wake, 1);
+      Atomics.notify(activity, activitySlot.wake);
+    }
+  }
+
+  /** Runs `call` with the fd open, or fails with EBADF once it is closing. */
   private use<T>(call: () => T): T {
     Atomics.add(this.control, slot.users, 1);
     try {
@@ -136,64 +168,31 @@ export class SharedVcpu {
     }
   }
 
-  /**
-   * One state ioctl, made by the vcpu thread, one request at a time across
-   * all threads. `write` fills the data area in; `read` takes the reply out
-   * before the next request may touch it. A running vcpu is kicked to serve
-   * it at once, unless the request is refused while it runs.
-   */
-  private stateRequest<T>(op: StateOp, write: () => void, read: () => T, refuseWhileRunning = false): T {
-    const control = this.control;
-    const name = stateOpNames[op];
+  /** An ioctl with the vcpu paused: a running vcpu is kicked out of KVM_RUN and waits until `call` returns. */
+  private paused<T>(call: () => T): T {
     return this.use(() => {
-      while (Atomics.compareExchange(control, slot.stateLock, 0, 1) !== 0) Atomics.wait(control, slot.stateLock, 1);
+      Atomics.add(this.control, slot.direct, 1);
       try {
-        if (refuseWhileRunning && this.running) throw new SysError(name, EBUSY);
-        write();
-        const seq = Atomics.load(control, slot.stateSeq) + 1;
-        Atomics.store(control, slot.stateOp, stateOps[op]);
-        Atomics.store(control, slot.stateSeq, seq);
-        this.ringDoorbell();
         if (this.running) this.kick();
-        this.awaitReply(slot.stateDone, seq, 0);
-        const code = Atomics.load(control, slot.stateErrno);
-        if (code !== 0) throw new SysError(name, code);
-        return read();
+        return call();
       } finally {
-        Atomics.store(control, slot.stateLock, 0);
-        Atomics.notify(control, slot.stateLock, 1);
+        if (Atomics.sub(this.control, slot.direct, 1) === 1) Atomics.notify(this.control, slot.direct);
       }
     });
   }
 
-  /** Blocks until control[index] is `seq`: polls briefly, then sleeps; stops a run at its time limit (0: none). */
-  private awaitReply(index: number, seq: number, timeoutMs: number): void {
-    const control = this.control;
-    const spinUntil = process.hrtime.bigint() + REPLY_SPIN_NS;
-    while (Atomics.load(control, index) !== seq) {
-      if (process.hrtime.bigint() > spinUntil) break;
-    }
-    const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
-    for (let done = Atomics.load(control, index); done !== seq; done = Atomics.load(control, index)) {
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        this.stop();
-        Atomics.wait(control, index, done);
-      } else {
-        Atomics.wait(control, index, done, left === Infinity ? undefined : left);
-      }
-    }
-  }
-
-  private ringDoorbell(): void {
-    Atomics.add(this.control, slot.doorbell, 1);
-    // A polling vcpu thread sees the ring by itself; the wake is a system call.
-    if (Atomics.load(this.control, slot.sleeping)) Atomics.notify(this.control, slot.doorbell);
+  /** An ioctl only an idle vcpu takes. */
+  private idle<T>(name: string, call: () => T): T {
+    return this.paused(() => {
+      if (this.running) throw new SysError(name, EBUSY);
+      return call();
+    });
   }
 
   /** Makes a KVM_RUN in progress (or the next one) return EINTR. */
   private kick(): void {
-    this.kvmRun.immediateExit = true;
-    pthreadKill(this.share.threadId, SIGUSR2);
+    this.fd.kvmRun.immediateExit = true;
+    const thread = Atomics.load(this.runner, 0);
+    if (thread !== 0n) pthreadKill(thread, SIGUSR2);
   }
 }

@@ -1,9 +1,10 @@
-// One VM as kvmfs drives it: the VM fd, its guest RAM and its vcpu threads.
+// One VM as kvmfs drives it: the VM fd, its guest RAM and its vcpus.
 import { errno, SysError } from './kvm/libc.js';
 import type { VmFd } from './kvm/vm.js';
 import { GuestMemory } from './guest-memory.js';
-import { VcpuThread } from './vcpu-thread.js';
+import { OwnedVcpu } from './owned-vcpu.js';
 import type { SharedVcpu } from './shared-vcpu.js';
+import type { RunWatchdog } from './run-watchdog.js';
 
 const { EBUSY, EEXIST } = errno;
 /** Where KVM_SET_TSS_ADDR puts the three pages VMX real mode needs: just below 4 GiB, out of RAM's way (as QEMU does). */
@@ -11,10 +12,9 @@ const TSS_ADDRESS = 0xfffbd000;
 
 export class VirtualMachine {
   readonly memory: GuestMemory;
-  private readonly vcpus = new Map<number, VcpuThread>();
-  private readonly starting = new Set<number>();
+  private readonly vcpus = new Map<number, OwnedVcpu>();
 
-  constructor(private readonly vm: VmFd) {
+  constructor(private readonly vm: VmFd, private readonly watchdog: RunWatchdog) {
     this.memory = new GuestMemory(vm);
     try {
       vm.setTssAddr(TSS_ADDRESS);
@@ -32,26 +32,25 @@ export class VirtualMachine {
   }
 
   get running(): boolean {
-    return [...this.vcpus.values()].some((thread) => thread.vcpu.running);
+    return [...this.vcpus.values()].some((owned) => owned.vcpu.running);
   }
 
-  /** KVM_CREATE_VCPU(id) on a thread of its own. */
-  async createVcpu(id: number): Promise<SharedVcpu> {
-    if (this.vcpus.has(id) || this.starting.has(id)) throw new SysError('KVM_CREATE_VCPU', EEXIST);
-    this.starting.add(id);
-    try {
-      const vcpu = await VcpuThread.start(this.vm.fd, id, this.vm.vcpuMmapSize);
-      this.vcpus.set(id, vcpu);
-      return vcpu.vcpu;
-    } finally {
-      this.starting.delete(id);
-    }
+  /** KVM_CREATE_VCPU(id). Its runs happen on the threads that read its `run` file. */
+  createVcpu(id: number): SharedVcpu {
+    if (this.vcpus.has(id)) throw new SysError('KVM_CREATE_VCPU', EEXIST);
+    const owned = OwnedVcpu.create(this.vm, id, this.watchdog.activity);
+    this.vcpus.set(id, owned);
+    this.watchdog.add(owned.vcpu);
+    return owned.vcpu;
   }
 
   /** Tears the VM down; EBUSY while a vcpu runs unless `force` (daemon exit). */
   async destroy(force = false): Promise<void> {
     if (!force && this.running) throw new SysError('destroy VM', EBUSY);
-    await Promise.all([...this.vcpus.values()].map((thread) => thread.close()));
+    await Promise.all([...this.vcpus.values()].map((owned) => {
+      this.watchdog.delete(owned.vcpu);
+      return owned.close();
+    }));
     this.vcpus.clear();
     this.vm.close();
     this.memory.release();

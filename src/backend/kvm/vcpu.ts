@@ -1,6 +1,6 @@
 // A vcpu fd: vcpu ioctls (rust-vmm's VcpuFd) and its struct kvm_run page.
-// Every call is synchronous. kvmfs makes them on the vcpu's own thread
-// (src/backend/vcpu-worker.ts); tests make them in-process.
+// Every call is synchronous, on whichever thread needs it
+// (src/backend/shared-vcpu.ts); tests make them in-process.
 import { check, close, ioctlPointer, ioctlValue, ioctlWith, koffi, mmap, munmap, MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE, SysError } from './libc.js';
 import { ioctls } from './abi.js';
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, REGS_SIZE, SREGS_SIZE } from './codec.js';
@@ -16,6 +16,11 @@ export class VcpuFd {
 
   private constructor(readonly fd: number, readonly kvmRunPointer: bigint, private readonly kvmRunSize: number) {
     this.kvmRun = new KvmRunPage(new DataView(koffi.view(kvmRunPointer, kvmRunSize)));
+  }
+
+  /** Another thread's view of a vcpu fd whose kvm_run is already mapped; its owner closes it. */
+  static attach(fd: number, kvmRunPointer: bigint, mmapSize: number): VcpuFd {
+    return new VcpuFd(fd, kvmRunPointer, mmapSize);
   }
 
   static fromFd(fd: number, mmapSize: number): VcpuFd {
