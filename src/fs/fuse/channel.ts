@@ -8,6 +8,16 @@ import koffi from 'koffi';
 const libc = koffi.load('libc.so.6');
 const readFd = libc.func('long read(int fd, _Out_ void *buf, size_t count)');
 const writeFd = libc.func('long write(int fd, const void *buf, size_t count)');
+const fcntl = libc.func('int fcntl(int fd, int cmd, long arg)');
+const openFile = libc.func('int open(const char *path, int flags)');
+const ioctlClone = libc.func('int ioctl(int fd, unsigned long request, _In_ uint32_t *session)');
+const F_SETFL = 4;
+const O_RDWR = 0o2;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+/** _IOR(229, 0, uint32_t): a new /dev/fuse fd that reads and answers requests of an existing session */
+const FUSE_DEV_IOC_CLONE = 0x8004e500;
+const EAGAIN = 11;
 
 export const channelErrno = {
   /** the request was interrupted, or the read was: try again */
@@ -24,8 +34,44 @@ export class ChannelError extends Error {
   }
 }
 
-/** Blocks until a request arrives; returns its length. Throws ChannelError(ENODEV) once unmounted. */
-export function readRequest(fd: number, buffer: Uint8Array): number {
+/** A clone of session fd `fd`: requests read from it are answered on it. */
+export function cloneChannel(fd: number): number {
+  const clone = openFile('/dev/fuse', O_RDWR | O_CLOEXEC);
+  if (clone < 0) throw new ChannelError('open /dev/fuse', koffi.errno());
+  if (ioctlClone(clone, FUSE_DEV_IOC_CLONE, [fd]) < 0) throw new ChannelError('FUSE_DEV_IOC_CLONE', koffi.errno());
+  return clone;
+}
+
+/** Clones whose reads are non-blocking now: switched only when a poll starts or gives up. */
+const nonBlocking = new Set<number>();
+
+function setNonBlocking(fd: number, on: boolean): void {
+  if (nonBlocking.has(fd) === on) return;
+  fcntl(fd, F_SETFL, on ? O_NONBLOCK : 0); // a clone has no other status flags
+  if (on) nonBlocking.add(fd);
+  else nonBlocking.delete(fd);
+}
+
+/**
+ * Returns the next request's length. Polls for `pollNs` first: a request
+ * that comes meanwhile (the next read of a `run` loop) is taken without a
+ * wake-up, on the thread that served the last one (where the vcpu is
+ * loaded); then sleeps in read(2). `fd` must be this thread's own clone.
+ * Throws ChannelError(ENODEV) once unmounted.
+ */
+export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n): number {
+  if (pollNs > 0n) {
+    setNonBlocking(fd, true);
+    const until = process.hrtime.bigint() + pollNs;
+    for (;;) {
+      const n = Number(readFd(fd, buffer, buffer.length));
+      if (n >= 0) return n;
+      const errno = koffi.errno();
+      if (errno !== EAGAIN && errno !== channelErrno.EINTR) throw new ChannelError('read', errno);
+      if (process.hrtime.bigint() > until) break;
+    }
+  }
+  setNonBlocking(fd, false);
   for (;;) {
     const n = Number(readFd(fd, buffer, buffer.length));
     if (n >= 0) return n;

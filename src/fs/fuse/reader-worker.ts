@@ -16,6 +16,8 @@ import { SharedVcpu } from '../../backend/shared-vcpu.js';
 import { GuestMemoryView } from '../../backend/guest-memory.js';
 
 const setup = workerData as ReaderSetup;
+/** How long a reader polls the channel after serving a request before it sleeps. */
+const READ_POLL_NS = BigInt(process.env.KVMFS_READ_POLL_NS ?? '100000');
 const port = parentPort!;
 const table = new OpenTable(setup.openTable);
 const poolSlots = new Int32Array(setup.pool);
@@ -111,7 +113,7 @@ for (const registration of setup.registrations) register(registration);
 for (;;) {
   let length: number;
   try {
-    length = readRequest(setup.fd, request);
+    length = readRequest(setup.fd, request, READ_POLL_NS);
   } catch (error) {
     port.postMessage({ kind: 'ended', errno: error instanceof ChannelError ? error.errno : 0 } satisfies ReaderMessage);
     break;

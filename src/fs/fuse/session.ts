@@ -13,7 +13,7 @@ import { OpenTable, SLOT_HANDLE_BASE } from './open-table.js';
 import { SharedVcpu } from '../../backend/shared-vcpu.js';
 import type { KvmFs, Stat } from '../kvmfs.js';
 import { BusyPoll } from '../busy-poll.js';
-import { writeReply } from './channel.js';
+import { cloneChannel, writeReply } from './channel.js';
 import { childPath, NodeTable } from './nodes.js';
 import {
   attrOut, bodyOf, decodeForgets, decodeHeader, decodeInit, decodeIoIn, decodeSetattr, dirents, DT_DIR, DT_REG, entryOut,
@@ -82,18 +82,22 @@ export class FuseSession {
   }
 
   private addReader(): Worker {
+    // Each reader has a clone of the channel: it sleeps in its own blocking
+    // read (the kernel wakes one reader per request, not all), and a request
+    // is answered on the clone it was read from.
+    const channel = cloneChannel(this.fd);
     const setup: ReaderSetup = {
-      fd: this.fd, bufferSize: REQUEST_BUFFER_SIZE, runTimeoutMs: this.options.runTimeoutMs,
+      fd: channel, bufferSize: REQUEST_BUFFER_SIZE, runTimeoutMs: this.options.runTimeoutMs,
       openTable: this.openTable.buffer, pool: this.pool.buffer as SharedArrayBuffer, registrations: this.registrations,
     };
     Atomics.add(this.pool, pool.readers, 1);
     const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup });
     worker.on('message', (message: ReaderMessage) => {
       this.poll.touch();
-      if (message instanceof Uint8Array) return this.serve(message);
+      if (message instanceof Uint8Array) return this.serve(message, channel);
       switch (message.kind) {
         case 'failed':
-          return this.fail(message.request, new FsError(message.errno, message.message));
+          return this.fail(message.request, new FsError(message.errno, message.message), channel);
         case 'need-reader':
           if (Atomics.load(this.pool, pool.readers) - Atomics.load(this.pool, pool.busy) < 1) this.addReader();
           return;
@@ -149,11 +153,11 @@ export class FuseSession {
    * itself. Not found yet (the reader has not marked its run): EAGAIN after
    * a while, and the kernel sends the interrupt again while the read lasts.
    */
-  private interrupt(header: InHeader, body: Uint8Array): void {
+  private interrupt(header: InHeader, body: Uint8Array, channel: number): void {
     const target = new DataView(body.buffer, body.byteOffset, body.byteLength).getBigUint64(0, true);
     const slot = this.openTable.findRun(target);
     if (slot === undefined) {
-      setTimeout(() => this.send(reply(header.unique, EAGAIN)), INTERRUPT_RETRY_MS);
+      setTimeout(() => writeReply(channel, reply(header.unique, EAGAIN)), INTERRUPT_RETRY_MS);
       return;
     }
     const registration = this.registrations[this.openTable.key(slot) - 1];
@@ -161,14 +165,14 @@ export class FuseSession {
   }
 
   /** A request a reader served and that failed: recorded in last_error, then answered with its errno. */
-  private fail(request: Uint8Array, failure: FsError): void {
+  private fail(request: Uint8Array, failure: FsError, channel: number): void {
     const header = decodeHeader(request);
     const path = this.nodes.path(header.nodeId);
     if (path !== undefined) this.fs.recordFailure(path, failure);
-    this.send(reply(header.unique, failure.errno));
+    writeReply(channel, reply(header.unique, failure.errno));
   }
 
-  private serve(request: Uint8Array): void {
+  private serve(request: Uint8Array, channel: number): void {
     const header = decodeHeader(request);
     const body = bodyOf(request);
     if (this.options.debug) process.stderr.write(`kvmfs: op ${header.opcode} node ${header.nodeId} unique ${header.unique}\n`);
@@ -176,17 +180,13 @@ export class FuseSession {
       for (const { nodeId, lookups } of decodeForgets(header, body)) this.nodes.forget(nodeId, lookups);
       return;
     }
-    if (header.opcode === opcode.INTERRUPT) return this.interrupt(header, body);
+    if (header.opcode === opcode.INTERRUPT) return this.interrupt(header, body, channel);
     Promise.resolve()
       .then(() => this.answer(header, body))
       .then(
-        (payload) => this.send(reply(header.unique, 0, payload)),
-        (error) => this.send(reply(header.unique, toFsError(error).errno)),
+        (payload) => writeReply(channel, reply(header.unique, 0, payload)),
+        (error) => writeReply(channel, reply(header.unique, toFsError(error).errno)),
       );
-  }
-
-  private send(bytes: Uint8Array): void {
-    writeReply(this.fd, bytes);
   }
 
   /** The reply payload of one request; throws (an errno) to fail it. */
