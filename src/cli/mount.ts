@@ -60,7 +60,7 @@ export async function mount(args: MountArguments): Promise<void> {
     } catch (error) {
       process.stderr.write(`kvmfs: ${(error as Error).message}\n`);
     }
-    // VM teardown waits for vcpu threads; never let it hold the exit up.
+    // VM teardown waits for runs to end; never let it hold the exit up.
     await Promise.race([fs.destroyAll(), new Promise((resolve) => setTimeout(resolve, 500))]);
     // Let the answers of the runs just stopped (`intr`) reach their readers.
     setTimeout(() => process.exit(0), 20);

@@ -1,8 +1,9 @@
 // Keeps the event loop polling for a short while after each FUSE operation.
-// fuse-native hands every operation to the JS main thread through the event
+// Reader threads hand the operations they do not serve themselves (lookups,
+// opens, attributes, text writes) to the JS main thread through the event
 // loop; an idle loop sleeps in epoll_wait, and waking a sleeping thread on
 // these machines costs more than a guest exit. While operations keep
-// coming (a `cat run` loop, a 256 MiB dd), a loop that never sleeps notices
+// coming (a shell loop of `cat`s, `ls -l`), a loop that never sleeps notices
 // the next one within a microsecond or two. After `windowMs` without an
 // operation it goes back to sleeping, so an idle mount costs no CPU.
 export class BusyPoll {

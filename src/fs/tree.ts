@@ -21,7 +21,7 @@ export interface MountOptions {
   maxMemory: number;
   /** --max-vms */
   maxVms: number;
-  /** --max-vcpus: vcpus of all VMs together (each is a host thread) */
+  /** --max-vcpus: vcpus of all VMs together (each running one holds a host thread) */
   maxVcpus: number;
 }
 

@@ -1,4 +1,4 @@
-// struct kvm_regs and struct kvm_sregs as bytes: the vcpu thread's ioctls
+// struct kvm_regs and struct kvm_sregs as bytes: the vcpu ioctls
 // fill and read a buffer shared with the JS main thread, which decodes it
 // here, so a register snapshot crosses threads without being copied or
 // serialized. Offsets follow <linux/kvm.h>; test/unit/backend/kvm/codec.test.ts

@@ -1,9 +1,9 @@
-// A reader thread: waits on the channel for the next request and serves it
-// on the spot when it is a read or write of a shared file (run, regs,
-// memory), so a `run` read costs the kernel's two wake-ups and the vcpu's
-// run, and nothing else. Every other request goes to the session on the
-// main thread. Several readers wait at once; a reader blocked in a run is
-// replaced if it was the last one free.
+// A reader thread: waits on its clone of the channel for the next request
+// and serves it on the spot when it is a read or write of a shared file
+// (run, regs, memory): a `run` read is one KVM_RUN on this thread, with no
+// thread hand-off at all. Every other request goes to the session on the
+// main thread. Several readers wait at once; a reader held by a run is
+// replaced if it was the last one free, so N vcpus run on N threads.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ChannelError, readRequest, writeReply } from './channel.js';
 import { decodeHeader, decodeIoIn, IN_HEADER_SIZE, IO_IN_SIZE, opcode, OUT_HEADER_SIZE, writeOut, writeOutHeader } from './protocol.js';
@@ -16,8 +16,12 @@ import { SharedVcpu } from '../../backend/shared-vcpu.js';
 import { GuestMemoryView } from '../../backend/guest-memory.js';
 
 const setup = workerData as ReaderSetup;
-/** How long a reader polls the channel after serving a request before it sleeps. */
-const READ_POLL_NS = BigInt(process.env.KVMFS_READ_POLL_NS ?? '100000');
+/**
+ * How long a reader polls its channel after serving a request before it
+ * sleeps: the next read of a `run` loop or a dd usually comes within this,
+ * and is then served with no wake-up, on the thread where the vcpu is loaded.
+ */
+const READ_POLL_NS = 100_000n;
 const port = parentPort!;
 const table = new OpenTable(setup.openTable);
 const poolSlots = new Int32Array(setup.pool);
