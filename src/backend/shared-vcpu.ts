@@ -20,6 +20,9 @@ const { EBADF, EBUSY, EINTR, EIO } = errno;
 // the running thread's KVM_RUN return EINTR (other system calls restart).
 process.on('SIGUSR2', () => {});
 
+/** This thread's pthread_t, the target of kicks while it runs a vcpu (asked once: it is a call into libc). */
+let thisThread: bigint | undefined;
+
 type RunResult = { kind: 'exited' } | { kind: 'stopped' } | { kind: 'failed'; errno: number };
 
 export class SharedVcpu {
@@ -77,7 +80,8 @@ export class SharedVcpu {
         Atomics.store(control, slot.lastRun, lastRun.none);
         Atomics.store(control, slot.runStopBase, stopBase);
         this.deadlineSlot[0] = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
-        Atomics.store(this.runner, 0, BigInt(pthreadSelf()));
+        thisThread ??= BigInt(pthreadSelf());
+        Atomics.store(this.runner, 0, thisThread);
         this.announceRun();
         const result = this.runUntilExit();
         if (result.kind === 'failed') throw new SysError('KVM_RUN', result.errno);
