@@ -122,7 +122,21 @@ for (;;) {
     port.postMessage({ kind: 'ended', errno: error instanceof ChannelError ? error.errno : 0 } satisfies ReaderMessage);
     break;
   }
-  if (serve(length)) continue;
+  let served: boolean;
+  try {
+    served = serve(length);
+  } catch (error) {
+    if (error instanceof ChannelError) {
+      port.postMessage({ kind: 'ended', errno: error.errno } satisfies ReaderMessage);
+      break;
+    }
+    // A request left unanswered would hang its caller forever: whatever went
+    // wrong, it gets an errno, and this reader goes on.
+    const failure = toFsError(error);
+    port.postMessage({ kind: 'failed', request: request.slice(0, length), errno: failure.errno, message: failure.message } satisfies ReaderMessage);
+    continue;
+  }
+  if (served) continue;
   const forwarded = request.slice(0, length);
   port.postMessage(forwarded, [forwarded.buffer]);
 }

@@ -109,6 +109,13 @@ export class FuseSession {
         }
       }
     });
+    // A reader that dies (a bug) must not leave the mount with none: start another.
+    worker.once('error', (error) => {
+      process.stderr.write(`kvmfs: a reader thread failed (${error.message}); starting another\n`);
+      Atomics.sub(this.pool, pool.readers, 1);
+      this.workers.splice(this.workers.indexOf(worker), 1);
+      if (this.ended) this.addReader();
+    });
     this.workers.push(worker);
     return worker;
   }
