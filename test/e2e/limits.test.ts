@@ -230,3 +230,45 @@ describe('nothing grows per open file or per exit', () => {
     expect(await threadsSettle(mount, before.threads + 2)).toBeLessThanOrEqual(before.threads + 2);
   }, 60_000);
 });
+
+/**
+ * Opens `run` until the mount's 1024 slots for run, regs and memory files are
+ * taken: the next `run` is ENFILE (a run needs a slot: it is served on a
+ * reader thread), `regs` still opens and reads (served by the main thread
+ * instead), and closing one `run` frees a slot.
+ */
+const SLOTS = `
+const fs = require('node:fs');
+const { RUN, REGS } = process.env;
+const fds = [];
+let refused = '';
+for (let i = 0; i < 1100; i++) {
+  try { fds.push(fs.openSync(RUN, 'r')); } catch (error) { refused = error.code; break; }
+}
+const regs = fs.openSync(REGS, 'r');
+const firstLine = fs.readFileSync(regs, 'utf8').split('\\n')[0];
+fs.closeSync(regs);
+fs.closeSync(fds.pop());
+const again = fs.openSync(RUN, 'r');
+const exit = fs.readFileSync(again, 'utf8').trim();
+console.log(JSON.stringify({ opened: fds.length + 1, refused, firstLine, exit }));
+for (const fd of [...fds, again]) fs.closeSync(fd);
+`;
+
+describe('open run, regs and memory files (slots in shared memory)', () => {
+  let mount: Mount;
+  beforeAll(async () => {
+    mount = await Mount.start();
+    await realModeVm(mount, 'a', guests.counter);
+    await mount.ok(`${PRINTF} 'rbx 0x2000\\nrdx 0xe9\\n' > "$M/a/vcpu0/regs"`);
+  });
+  afterAll(async () => { await mount.stop(); });
+
+  it('1024 at once: the next run is ENFILE, regs falls back to the main thread, a close frees a slot', async () => {
+    // more fds than a shell's usual 1024 may hold
+    const { stdout: out } = await execFileAsync('bash', ['-c', `ulimit -n 4096 && exec "${process.execPath}" -e "$SCRIPT"`], {
+      env: { ...process.env, SCRIPT: SLOTS, RUN: `${mount.dir}/a/vcpu0/run`, REGS: `${mount.dir}/a/vcpu0/regs` }, timeout: 50_000,
+    });
+    expect(JSON.parse(out)).toEqual({ opened: 1024, refused: 'ENFILE', firstLine: 'rax 0x0000000000000000', exit: 'io out port=0x00e9 size=2 count=1 data=0x0001' });
+  });
+});
