@@ -1,8 +1,8 @@
 // The FUSE session on the JS main thread: it answers every request the
 // reader threads pass it (lookups, attributes, directories, opens, and the
 // reads and writes they do not serve themselves) by calling KvmFs, and
-// writes the reply to the channel itself, so a passed request costs one
-// thread hand-off, not two. At OPEN of a shared file (run, regs, memory) it
+// writes the reply itself, on the channel clone of the reader that read
+// the request, so a passed request costs one thread hand-off, not two. At OPEN of a shared file (run, regs, memory) it
 // gives the file a slot in the OpenTable, whose handle tells the readers to
 // serve its reads themselves.
 import { once } from 'node:events';
