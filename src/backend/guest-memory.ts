@@ -26,6 +26,11 @@ export interface MemoryShare {
   table: SharedArrayBuffer;
 }
 
+/** Whether the memory `share` names is gone (its VM destroyed). */
+export function isReleased(share: MemoryShare): boolean {
+  return Atomics.load(new Int32Array(share.table, 0, 4), table.released) !== 0;
+}
+
 interface Region {
   slot: number;
   guestPhysAddr: number;

@@ -42,6 +42,11 @@ export const lastRun = { none: 0, exited: 1, stopped: 2 } as const;
  */
 export const activitySlot = { active: 0, watching: 1, wake: 2, count: 4 } as const;
 
+/** Whether the vcpu `share` names is closed or closing (its VM destroyed). */
+export function isClosed(share: VcpuShare): boolean {
+  return Atomics.load(new Int32Array(share.control, 0, slot.count), slot.close) !== 0;
+}
+
 /** Everything another thread needs to attach to a vcpu (structured-clonable). */
 export interface VcpuShare {
   id: number;

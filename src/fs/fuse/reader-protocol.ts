@@ -1,10 +1,10 @@
 // What reader threads and the session on the main thread say to each other.
 import type { SharedFile } from '../node.js';
 
-/** A shared object (a vcpu, a VM's memory) readers may attach to, by key. */
+/** A shared object (a vcpu, a VM's memory) readers may attach to, by key; without `shared`, the key is gone. */
 export interface Registration {
   key: number;
-  shared: SharedFile;
+  shared?: SharedFile;
 }
 
 export interface ReaderSetup {
@@ -15,13 +15,13 @@ export interface ReaderSetup {
   runTimeoutMs: number;
   /** OpenTable's buffer */
   openTable: SharedArrayBuffer;
-  /** Int32 slots: pool.readers, pool.busy */
+  /** Int32 slots: pool.readers, pool.busy, pool.registry (bumped after each message about registrations) */
   pool: SharedArrayBuffer;
   /** every registration so far; later ones arrive as messages */
   registrations: Registration[];
 }
 
-export const pool = { readers: 0, busy: 1, count: 2 } as const;
+export const pool = { readers: 0, busy: 1, registry: 2, count: 4 } as const;
 
 export type ReaderMessage =
   /** a request for the main thread to serve */

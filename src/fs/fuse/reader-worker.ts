@@ -31,12 +31,21 @@ const vcpus = new Map<number, SharedVcpu>();
 const memories = new Map<number, GuestMemoryView>();
 
 function register({ key, shared }: Registration): void {
-  if (shared.kind === 'memory') memories.set(key, new GuestMemoryView(shared.memory));
-  else if (!vcpus.has(key)) vcpus.set(key, new SharedVcpu(shared.vcpu));
+  if (!shared) {
+    memories.delete(key);
+    vcpus.delete(key);
+  } else if (shared.kind === 'memory') {
+    memories.set(key, new GuestMemoryView(shared.memory));
+  } else if (!vcpus.has(key)) {
+    vcpus.set(key, new SharedVcpu(shared.vcpu));
+  }
 }
 
-/** Registrations made since this reader last looked (sent before the OPEN reply that named them). */
+let registrySeen = 0;
+
+/** Registrations made or dropped since this reader last looked (sent before the OPEN reply that named them). */
 function catchUp(): void {
+  registrySeen = Atomics.load(poolSlots, pool.registry);
   for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) register(message.message as Registration);
 }
 
@@ -122,6 +131,7 @@ for (;;) {
     port.postMessage({ kind: 'ended', errno: error instanceof ChannelError ? error.errno : 0 } satisfies ReaderMessage);
     break;
   }
+  if (Atomics.load(poolSlots, pool.registry) !== registrySeen) catchUp();
   let served: boolean;
   try {
     served = serve(length);

@@ -11,6 +11,8 @@ import { FsError, toFsError } from '../errors.js';
 import type { SharedFile } from '../node.js';
 import { OpenTable, SLOT_HANDLE_BASE } from './open-table.js';
 import { SharedVcpu } from '../../backend/shared-vcpu.js';
+import { isReleased } from '../../backend/guest-memory.js';
+import { isClosed } from '../../backend/vcpu-protocol.js';
 import type { KvmFs, Stat } from '../kvmfs.js';
 import { BusyPoll } from '../busy-poll.js';
 import { cloneChannel, writeReply } from './channel.js';
@@ -62,10 +64,13 @@ export class FuseSession {
   /** KvmFs handle of each slot in use */
   private readonly slotHandles = new Map<number, number>();
   private readonly pool = new Int32Array(new SharedArrayBuffer(pool.count * 4));
-  /** every shared object readers know, in key order (key = index + 1) */
-  private readonly registrations: Registration[] = [];
+  /** the shared objects readers know, by key */
+  private readonly registrations = new Map<number, { key: number; shared: SharedFile }>();
   /** key of each shared object, by its shared buffer */
   private readonly keys = new Map<SharedArrayBuffer, number>();
+  /** open slots of each key */
+  private readonly slotCounts = new Map<number, number>();
+  private nextKey = 1;
 
   constructor(private readonly fd: number, private readonly fs: KvmFs, private readonly options: SessionOptions) {
     this.poll = new BusyPoll(options.busyPollMs);
@@ -88,7 +93,7 @@ export class FuseSession {
     const channel = cloneChannel(this.fd);
     const setup: ReaderSetup = {
       fd: channel, bufferSize: REQUEST_BUFFER_SIZE, runTimeoutMs: this.options.runTimeoutMs,
-      openTable: this.openTable.buffer, pool: this.pool.buffer as SharedArrayBuffer, registrations: this.registrations,
+      openTable: this.openTable.buffer, pool: this.pool.buffer as SharedArrayBuffer, registrations: [...this.registrations.values()],
     };
     Atomics.add(this.pool, pool.readers, 1);
     const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup });
@@ -122,30 +127,48 @@ export class FuseSession {
 
   /** The key readers know `shared`'s object by; registered with every reader the first time. */
   private register(shared: SharedFile): number {
-    const buffer = shared.kind === 'memory' ? shared.memory.table : shared.vcpu.control;
+    const buffer = bufferOf(shared);
     let key = this.keys.get(buffer);
     if (key === undefined) {
-      key = this.registrations.length + 1;
+      key = this.nextKey++;
       this.keys.set(buffer, key);
-      const registration: Registration = { key, shared };
-      this.registrations.push(registration);
-      // Queued before the OPEN reply: a reader that meets the key finds it.
-      for (const worker of this.workers) worker.postMessage(registration);
+      this.registrations.set(key, { key, shared });
+      this.tellReaders({ key, shared });
     }
     return key;
+  }
+
+  /** Queued before the OPEN reply that names a new key: a reader that meets the key finds it. */
+  private tellReaders(registration: Registration): void {
+    for (const worker of this.workers) worker.postMessage(registration);
+    Atomics.add(this.pool, pool.registry, 1);
+  }
+
+  /** Drops `key` once its object is gone (its VM destroyed) and no open file uses it, here and in every reader. */
+  private forgetIfGone(key: number): void {
+    const registration = this.registrations.get(key);
+    if (!registration || (this.slotCounts.get(key) ?? 0) > 0) return;
+    const { shared } = registration;
+    if (!(shared.kind === 'memory' ? isReleased(shared.memory) : isClosed(shared.vcpu))) return;
+    this.registrations.delete(key);
+    this.keys.delete(bufferOf(shared));
+    this.slotCounts.delete(key);
+    this.tellReaders({ key });
   }
 
   /** OPEN: a shared file gets a slot, so readers serve it; a run cannot do without one. */
   private handleFor(handle: number): number {
     const shared = this.fs.sharedOf(handle);
     if (!shared) return handle;
-    const slot = this.openTable.allocate(shared.kind, this.register(shared));
+    const key = this.register(shared);
+    const slot = this.openTable.allocate(shared.kind, key);
     if (slot === undefined) {
       if (shared.kind !== 'run') return handle;
       this.fs.release(handle);
       throw new FsError(ENFILE, 'too many open run, regs and memory files in this mount');
     }
     this.slotHandles.set(slot, handle);
+    this.slotCounts.set(key, (this.slotCounts.get(key) ?? 0) + 1);
     return SLOT_HANDLE_BASE + slot;
   }
 
@@ -167,7 +190,7 @@ export class FuseSession {
       setTimeout(() => writeReply(channel, reply(header.unique, EAGAIN)), INTERRUPT_RETRY_MS);
       return;
     }
-    const registration = this.registrations[this.openTable.key(slot) - 1];
+    const registration = this.registrations.get(this.openTable.key(slot));
     if (registration && registration.shared.kind !== 'memory') new SharedVcpu(registration.shared.vcpu).stop();
   }
 
@@ -234,6 +257,7 @@ export class FuseSession {
       case opcode.RMDIR: {
         const path = childPath(this.pathOf(header), nameOf(body));
         await fs.guard(path, () => fs.rmdir(path));
+        for (const key of [...this.registrations.keys()]) this.forgetIfGone(key);
         return undefined;
       }
       case opcode.UNLINK:
@@ -270,8 +294,12 @@ export class FuseSession {
         const { fh } = decodeIoIn(body);
         fs.release(this.handleOf(fh));
         if (fh >= SLOT_HANDLE_BASE) {
-          this.slotHandles.delete(fh - SLOT_HANDLE_BASE);
-          this.openTable.release(fh - SLOT_HANDLE_BASE);
+          const slot = fh - SLOT_HANDLE_BASE;
+          const key = this.openTable.key(slot);
+          this.slotHandles.delete(slot);
+          this.openTable.release(slot);
+          this.slotCounts.set(key, (this.slotCounts.get(key) ?? 1) - 1);
+          this.forgetIfGone(key);
         }
         return undefined;
       }
@@ -334,4 +362,9 @@ function nameOf(body: Uint8Array, offset = 0): string {
   const name = nameAt(body, offset);
   if (name.length > FUSE_NAME_MAX) throw Object.assign(new Error('name too long'), { errno: ENAMETOOLONG });
   return decoder.decode(name);
+}
+
+/** The shared buffer that identifies the object a shared file is on. */
+function bufferOf(shared: SharedFile): SharedArrayBuffer {
+  return shared.kind === 'memory' ? shared.memory.table : shared.vcpu.control;
 }
