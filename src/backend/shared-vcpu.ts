@@ -40,10 +40,6 @@ export class SharedVcpu {
     this.fd = VcpuFd.attach(share.fd, share.kvmRunPointer, share.mmapSize);
   }
 
-  get id(): number {
-    return this.share.id;
-  }
-
   /** Whether a `run` read is in progress. */
   get running(): boolean {
     return Atomics.load(this.control, slot.runOwner) === 1;

@@ -180,6 +180,14 @@ for (let i = 0; i < N; i++) {
 console.log(Date.now() - t0);
 `;
 
+/** A mount with VM `a` running the counter guest (inc ax; mov ax, (bx); out ax, dx; loop): one io exit per run. */
+async function counterMount(): Promise<Mount> {
+  const mount = await Mount.start();
+  await realModeVm(mount, 'a', guests.counter);
+  await mount.ok(`${PRINTF} 'rbx 0x2000\\nrdx 0xe9\\n' > "$M/a/vcpu0/regs"`);
+  return mount;
+}
+
 /** Reads run at offset 0, N times, on one open file: N KVM_RUNs, N exits. */
 const EXITS = `
 const fs = require('node:fs');
@@ -191,12 +199,7 @@ console.log(Date.now() - t0, JSON.stringify(buffer.toString('utf8', 0, n)));
 
 describe('nothing grows per open file or per exit', () => {
   let mount: Mount;
-  beforeAll(async () => {
-    mount = await Mount.start();
-    // the counter guest: inc ax; mov ax, (bx); out ax, dx; loop: one io exit per run
-    await realModeVm(mount, 'a', guests.counter);
-    await mount.ok(`${PRINTF} 'rbx 0x2000\\nrdx 0xe9\\n' > "$M/a/vcpu0/regs"`);
-  });
+  beforeAll(async () => { mount = await counterMount(); });
   afterAll(async () => { await mount.stop(); });
 
   function report(label: string, before: Usage, after: Usage, ms: number): void {
@@ -257,11 +260,7 @@ for (const fd of [...fds, again]) fs.closeSync(fd);
 
 describe('open run, regs and memory files (slots in shared memory)', () => {
   let mount: Mount;
-  beforeAll(async () => {
-    mount = await Mount.start();
-    await realModeVm(mount, 'a', guests.counter);
-    await mount.ok(`${PRINTF} 'rbx 0x2000\\nrdx 0xe9\\n' > "$M/a/vcpu0/regs"`);
-  });
+  beforeAll(async () => { mount = await counterMount(); });
   afterAll(async () => { await mount.stop(); });
 
   it('1024 at once: the next run is ENFILE, regs falls back to the main thread, a close frees a slot', async () => {

@@ -1,8 +1,8 @@
-// The FUSE channel: the /dev/fuse fd of one mount, and the two system calls
-// a FUSE server makes on it. This module (with mount.ts) is the binding:
-// the only code under src/fs that calls into native code. Requests are read
-// and replies written by whichever thread holds the fd; a reply is matched
-// to its request by `unique`, so any thread may answer any request.
+// The FUSE channel: the /dev/fuse fd of one mount, its clones, and the
+// system calls a FUSE server makes on them. This module (with
+// kernel-mount.ts) is the binding: the only code under src/fs that calls
+// into native code. A reply is matched to its request by `unique` and must
+// be written to the clone the request was read from; any thread may write it.
 import koffi from 'koffi';
 
 const libc = koffi.load('libc.so.6');
@@ -17,16 +17,12 @@ const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 /** _IOR(229, 0, uint32_t): a new /dev/fuse fd that reads and answers requests of an existing session */
 const FUSE_DEV_IOC_CLONE = 0x8004e500;
-const EAGAIN = 11;
-
-export const channelErrno = {
-  /** the request was interrupted, or the read was: try again */
-  EINTR: 4,
-  /** the reply's request is gone (interrupted and forgotten by the kernel) */
-  ENOENT: 2,
-  /** the mount was unmounted */
-  ENODEV: 19,
-} as const;
+/**
+ * EINTR: interrupted, try again; EAGAIN: no request waits (a non-blocking
+ * read); ENOENT: a reply's request is gone (interrupted and forgotten by the
+ * kernel); ENODEV (thrown): the mount was unmounted.
+ */
+const { EINTR, EAGAIN, ENOENT } = koffi.os.errno;
 
 export class ChannelError extends Error {
   constructor(readonly call: string, readonly errno: number) {
@@ -67,7 +63,7 @@ export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n): number
       const n = Number(readFd(fd, buffer, buffer.length));
       if (n >= 0) return n;
       const errno = koffi.errno();
-      if (errno !== EAGAIN && errno !== channelErrno.EINTR) throw new ChannelError('read', errno);
+      if (errno !== EAGAIN && errno !== EINTR) throw new ChannelError('read', errno);
       if (process.hrtime.bigint() > until) break;
     }
   }
@@ -76,7 +72,7 @@ export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n): number
     const n = Number(readFd(fd, buffer, buffer.length));
     if (n >= 0) return n;
     const errno = koffi.errno();
-    if (errno !== channelErrno.EINTR) throw new ChannelError('read', errno);
+    if (errno !== EINTR) throw new ChannelError('read', errno);
   }
 }
 
@@ -85,7 +81,7 @@ export function writeReply(fd: number, reply: Uint8Array): void {
   for (;;) {
     if (Number(writeFd(fd, reply, reply.length)) >= 0) return;
     const errno = koffi.errno();
-    if (errno === channelErrno.ENOENT) return;
-    if (errno !== channelErrno.EINTR) throw new ChannelError('write', errno);
+    if (errno === ENOENT) return;
+    if (errno !== EINTR) throw new ChannelError('write', errno);
   }
 }

@@ -103,23 +103,25 @@ function serve(length: number): boolean {
   if (!vcpu) { catchUp(); vcpu = vcpus.get(key); }
   if (!vcpu) return false;
   const target = vcpu;
-  try {
-    const count = kind === 'run'
-      ? readSnapshot(slot, io.offset, io.size, () => blocking(() => {
-        table.setRun(slot, header.unique); // so that an interrupt (Ctrl-C) finds it and stops the vcpu
-        try {
-          return renderExit(target.run(setup.runTimeoutMs));
-        } finally {
-          table.setRun(slot, undefined);
-        }
-      }))
-      : readSnapshot(slot, io.offset, io.size, () => renderRegs(target.getRegs()));
-    send(header.unique, 0, count);
-  } catch (error) {
-    const failure = toFsError(error);
-    port.postMessage({ kind: 'failed', request: request.slice(0, length), errno: failure.errno, message: failure.message } satisfies ReaderMessage);
-  }
+  // A failure (KVM's errno, EBUSY for a second reader) is thrown to the loop,
+  // which has the main thread record it in last_error and answer.
+  const count = kind === 'run'
+    ? readSnapshot(slot, io.offset, io.size, () => blocking(() => {
+      table.setRun(slot, header.unique); // so that an interrupt (Ctrl-C) finds it and stops the vcpu
+      try {
+        return renderExit(target.run(setup.runTimeoutMs));
+      } finally {
+        table.setRun(slot, undefined);
+      }
+    }))
+    : readSnapshot(slot, io.offset, io.size, () => renderRegs(target.getRegs()));
+  send(header.unique, 0, count);
   return true;
+}
+
+/** The kernel ended the session (unmounted): tell the main thread. */
+function ended(error: unknown): void {
+  port.postMessage({ kind: 'ended', errno: error instanceof ChannelError ? error.errno : 0 } satisfies ReaderMessage);
 }
 
 for (const registration of setup.registrations) register(registration);
@@ -128,7 +130,7 @@ for (;;) {
   try {
     length = readRequest(setup.fd, request, READ_POLL_NS);
   } catch (error) {
-    port.postMessage({ kind: 'ended', errno: error instanceof ChannelError ? error.errno : 0 } satisfies ReaderMessage);
+    ended(error);
     break;
   }
   if (Atomics.load(poolSlots, pool.registry) !== registrySeen) catchUp();
@@ -137,11 +139,11 @@ for (;;) {
     served = serve(length);
   } catch (error) {
     if (error instanceof ChannelError) {
-      port.postMessage({ kind: 'ended', errno: error.errno } satisfies ReaderMessage);
+      ended(error);
       break;
     }
     // A request left unanswered would hang its caller forever: whatever went
-    // wrong, it gets an errno, and this reader goes on.
+    // wrong, it gets an errno (and last_error a line), and this reader goes on.
     const failure = toFsError(error);
     port.postMessage({ kind: 'failed', request: request.slice(0, length), errno: failure.errno, message: failure.message } satisfies ReaderMessage);
     continue;

@@ -7,7 +7,7 @@
 // serve its reads themselves.
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { FsError, toFsError } from '../errors.js';
+import { errno, FsError, toFsError } from '../errors.js';
 import type { SharedFile } from '../node.js';
 import { OpenTable, SLOT_HANDLE_BASE } from './open-table.js';
 import { SharedVcpu } from '../../backend/shared-vcpu.js';
@@ -25,23 +25,18 @@ import {
 import { pool, type ReaderMessage, type ReaderSetup, type Registration } from './reader-protocol.js';
 
 const S_IFDIR = 0o040000;
-const ENOENT = 2;
-const ENOSYS = 38;
-const ENFILE = 23;
-const EAGAIN = 11;
 /** How long an interrupt whose request is not found waits before the kernel is asked to send it again. */
 const INTERRUPT_RETRY_MS = 10;
 const NAME_MAX = 255;
-const ENAMETOOLONG = 36;
 /** Names FUSE passed on before it allowed longer ones with max_pages; longer are ENAMETOOLONG, as they were. */
 const FUSE_NAME_MAX = 1024;
 /** d_ino of a directory entry the kernel has not looked up yet (some tools skip entries with 0) */
 const UNKNOWN_INO = 0xffffffff;
 /** The largest read or write request: 256 pages, so a 1 MiB dd block is one request. */
-export const MAX_PAGES = 256;
-export const MAX_WRITE = MAX_PAGES * 4096;
+const MAX_PAGES = 256;
+const MAX_WRITE = MAX_PAGES * 4096;
 /** A request is a header, an op's fixed part and at most MAX_WRITE bytes of data. */
-export const REQUEST_BUFFER_SIZE = MAX_WRITE + 4096;
+const REQUEST_BUFFER_SIZE = MAX_WRITE + 4096;
 
 export interface SessionOptions {
   debug: boolean;
@@ -165,7 +160,7 @@ export class FuseSession {
     if (slot === undefined) {
       if (shared.kind !== 'run') return handle;
       this.fs.release(handle);
-      throw new FsError(ENFILE, 'too many open run, regs and memory files in this mount');
+      throw new FsError(errno.ENFILE, 'too many open run, regs and memory files in this mount');
     }
     this.slotHandles.set(slot, handle);
     this.slotCounts.set(key, (this.slotCounts.get(key) ?? 0) + 1);
@@ -187,7 +182,7 @@ export class FuseSession {
     const target = new DataView(body.buffer, body.byteOffset, body.byteLength).getBigUint64(0, true);
     const slot = this.openTable.findRun(target);
     if (slot === undefined) {
-      setTimeout(() => writeReply(channel, reply(header.unique, EAGAIN)), INTERRUPT_RETRY_MS);
+      setTimeout(() => writeReply(channel, reply(header.unique, errno.EAGAIN)), INTERRUPT_RETRY_MS);
       return;
     }
     const registration = this.registrations.get(this.openTable.key(slot));
@@ -321,7 +316,7 @@ export class FuseSession {
       default:
         // ACCESS (the kernel checks modes itself: default_permissions), xattrs,
         // locks, ...: ENOSYS, and the kernel stops asking.
-        throw Object.assign(new Error('not implemented'), { errno: ENOSYS });
+        throw new FsError(errno.ENOSYS, 'not implemented');
     }
   }
 
@@ -348,7 +343,7 @@ export class FuseSession {
 
   private pathOf(header: InHeader): string {
     const path = this.nodes.path(header.nodeId);
-    if (path === undefined) throw Object.assign(new Error('stale node'), { errno: ENOENT });
+    if (path === undefined) throw new FsError(errno.ENOENT, 'stale node');
     return path;
   }
 
@@ -360,7 +355,7 @@ export class FuseSession {
 /** The name at `offset` of a request body. */
 function nameOf(body: Uint8Array, offset = 0): string {
   const name = nameAt(body, offset);
-  if (name.length > FUSE_NAME_MAX) throw Object.assign(new Error('name too long'), { errno: ENAMETOOLONG });
+  if (name.length > FUSE_NAME_MAX) throw new FsError(errno.ENAMETOOLONG, 'name too long');
   return decoder.decode(name);
 }
 
