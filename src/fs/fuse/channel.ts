@@ -11,6 +11,7 @@ const writeFd = libc.func('long write(int fd, const void *buf, size_t count)');
 const fcntl = libc.func('int fcntl(int fd, int cmd, long arg)');
 const openFile = libc.func('int open(const char *path, int flags)');
 const ioctlClone = libc.func('int ioctl(int fd, unsigned long request, _In_ uint32_t *session)');
+const poll = libc.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
 const F_SETFL = 4;
 const O_RDWR = 0o2;
 const O_NONBLOCK = 0o4000;
@@ -74,6 +75,18 @@ export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n): number
     const errno = koffi.errno();
     if (errno !== EINTR) throw new ChannelError('read', errno);
   }
+}
+
+/** struct pollfd { int fd; short events; short revents; } for pollChannel */
+const pollRecord = Buffer.alloc(8);
+const POLLIN = 1;
+
+/** Whether a request waits to be read (or the session ended), without reading it or waiting. */
+export function pollChannel(fd: number): boolean {
+  pollRecord.writeInt32LE(fd, 0);
+  pollRecord.writeInt16LE(POLLIN, 4);
+  pollRecord.writeInt16LE(0, 6);
+  return poll(pollRecord, 1, 0) !== 0; // -1 too: let the caller's read see what is wrong
 }
 
 /** Writes one whole reply. A reply to a request the kernel dropped (ENOENT) is not an error. */

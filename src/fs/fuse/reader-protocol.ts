@@ -1,5 +1,6 @@
 // What reader threads and the session on the main thread say to each other.
 import type { SharedFile } from '../node.js';
+import { LISTENER_FIELDS } from './listener.js';
 
 /** A shared object (a vcpu, a VM's memory) readers may attach to, by key; without `shared`, the key is gone. */
 export interface Registration {
@@ -8,20 +9,22 @@ export interface Registration {
 }
 
 export interface ReaderSetup {
-  /** the channel fd */
+  /** this reader's number (> 0), for the Listener */
+  id: number;
+  /** this reader's clone of the channel */
   fd: number;
   bufferSize: number;
   /** --run-timeout, for the runs readers make */
   runTimeoutMs: number;
   /** OpenTable's buffer */
   openTable: SharedArrayBuffer;
-  /** Int32 slots: pool.readers, pool.busy, pool.registry (bumped after each message about registrations) */
+  /** Int32 slots: pool.readers, pool.busy, pool.registry (bumped after each message about registrations), then the Listener's */
   pool: SharedArrayBuffer;
   /** every registration so far; later ones arrive as messages */
   registrations: Registration[];
 }
 
-export const pool = { readers: 0, busy: 1, registry: 2, count: 4 } as const;
+export const pool = { readers: 0, busy: 1, registry: 2, listener: 3, count: 3 + LISTENER_FIELDS } as const;
 
 export type ReaderMessage =
   /** a request for the main thread to serve */

@@ -1,13 +1,15 @@
-// A reader thread: waits on its clone of the channel for the next request
-// and serves it on the spot when it is a read or write of a shared file
-// (run, regs, memory): a `run` read is one KVM_RUN on this thread, with no
-// thread hand-off at all. Every other request goes to the session on the
-// main thread. Several readers wait at once; a reader held by a run is
-// replaced if it was the last one free, so N vcpus run on N threads.
+// A reader thread: while it is the listener (listener.ts), reads its clone
+// of the channel and serves each request on the spot when it is a read or
+// write of a shared file (run, regs, memory): a `run` read is one KVM_RUN
+// on this thread, with no thread hand-off at all. Every other request goes
+// to the session on the main thread. A reader held by a long run is
+// overtaken by the deputy, and one is started whenever all but one are held
+// by runs, so N vcpus that run long run on N threads.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ChannelError, readRequest, writeReply } from './channel.js';
 import { decodeHeader, decodeIoIn, IN_HEADER_SIZE, IO_IN_SIZE, opcode, OUT_HEADER_SIZE, writeOut, writeOutHeader } from './protocol.js';
 import { OpenTable, SLOT_HANDLE_BASE } from './open-table.js';
+import { Listener } from './listener.js';
 import { pool, type ReaderMessage, type ReaderSetup, type Registration } from './reader-protocol.js';
 import { toFsError } from '../errors.js';
 import { renderExit } from '../format/exit.js';
@@ -25,6 +27,7 @@ const READ_POLL_NS = 100_000n;
 const port = parentPort!;
 const table = new OpenTable(setup.openTable);
 const poolSlots = new Int32Array(setup.pool);
+const listener = new Listener(poolSlots, pool.listener);
 const request = new Uint8Array(setup.bufferSize);
 const reply = Buffer.alloc(setup.bufferSize + OUT_HEADER_SIZE);
 const vcpus = new Map<number, SharedVcpu>();
@@ -108,9 +111,11 @@ function serve(length: number): boolean {
   const count = kind === 'run'
     ? readSnapshot(slot, io.offset, io.size, () => blocking(() => {
       table.setRun(slot, header.unique); // so that an interrupt (Ctrl-C) finds it and stops the vcpu
+      const run = listener.runStarted();
       try {
         return renderExit(target.run(setup.runTimeoutMs));
       } finally {
+        listener.runEnded(run);
         table.setRun(slot, undefined);
       }
     }))
@@ -126,6 +131,7 @@ function ended(error: unknown): void {
 
 for (const registration of setup.registrations) register(registration);
 for (;;) {
+  if (!listener.holds(setup.id)) listener.awaitTurn(setup.id, setup.fd);
   let length: number;
   try {
     length = readRequest(setup.fd, request, READ_POLL_NS);

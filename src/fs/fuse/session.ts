@@ -23,6 +23,7 @@ import {
   type DirEntry, type InHeader, type NodeAttr,
 } from './protocol.js';
 import { pool, type ReaderMessage, type ReaderSetup, type Registration } from './reader-protocol.js';
+import { Listener } from './listener.js';
 
 const S_IFDIR = 0o040000;
 /** How long an interrupt whose request is not found waits before the kernel is asked to send it again. */
@@ -59,6 +60,7 @@ export class FuseSession {
   /** KvmFs handle of each slot in use */
   private readonly slotHandles = new Map<number, number>();
   private readonly pool = new Int32Array(new SharedArrayBuffer(pool.count * 4));
+  private readonly listener = new Listener(this.pool, pool.listener);
   /** the shared objects readers know, by key */
   private readonly registrations = new Map<number, { key: number; shared: SharedFile }>();
   /** key of each shared object, by its shared buffer */
@@ -66,6 +68,7 @@ export class FuseSession {
   /** open slots of each key */
   private readonly slotCounts = new Map<number, number>();
   private nextKey = 1;
+  private nextReaderId = 1;
 
   constructor(private readonly fd: number, private readonly fs: KvmFs, private readonly options: SessionOptions) {
     this.poll = new BusyPoll(options.busyPollMs);
@@ -82,12 +85,12 @@ export class FuseSession {
   }
 
   private addReader(): Worker {
-    // Each reader has a clone of the channel: it sleeps in its own blocking
-    // read (the kernel wakes one reader per request, not all), and a request
-    // is answered on the clone it was read from.
+    // Each reader has a clone of the channel, read while it is the listener;
+    // a request is answered on the clone it was read from.
     const channel = cloneChannel(this.fd);
+    const id = this.nextReaderId++;
     const setup: ReaderSetup = {
-      fd: channel, bufferSize: REQUEST_BUFFER_SIZE, runTimeoutMs: this.options.runTimeoutMs,
+      id, fd: channel, bufferSize: REQUEST_BUFFER_SIZE, runTimeoutMs: this.options.runTimeoutMs,
       openTable: this.openTable.buffer, pool: this.pool.buffer as SharedArrayBuffer, registrations: [...this.registrations.values()],
     };
     Atomics.add(this.pool, pool.readers, 1);
@@ -113,6 +116,7 @@ export class FuseSession {
     worker.once('error', (error) => {
       process.stderr.write(`kvmfs: a reader thread failed (${error.message}); starting another\n`);
       Atomics.sub(this.pool, pool.readers, 1);
+      this.listener.release(id);
       this.workers.splice(this.workers.indexOf(worker), 1);
       if (this.ended) this.addReader();
     });
