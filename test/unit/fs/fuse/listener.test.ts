@@ -1,0 +1,94 @@
+// The Listener's protocol: one reader holds the token; the deputy takes it
+// over from a listener stuck in one run while a request waits. The deputy
+// runs in a worker thread (it blocks); the "channel" it polls is /dev/null,
+// which poll(2) always reports readable, i.e. a request always waits.
+import { closeSync, openSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEPUTY_PERIOD_MS, LISTENER_FIELDS, Listener } from '../../../../src/fs/fuse/listener.js';
+
+const state = () => new Int32Array(new SharedArrayBuffer((2 + LISTENER_FIELDS) * 4));
+const BASE = 2;
+const readable = openSync('/dev/null', 'r');
+afterAll(() => closeSync(readable));
+
+/** Reader `id` waiting for its turn in a worker; resolves with the ms it waited. */
+function awaitTurnInWorker(shared: Int32Array, id: number): Promise<number> {
+  const module = pathToFileURL(resolve('dist/fs/fuse/listener.js')).href;
+  const code = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(module)}).then(({ Listener }) => {
+      const started = performance.now();
+      new Listener(workerData.state, ${BASE}).awaitTurn(${id}, workerData.fd);
+      parentPort.postMessage(performance.now() - started);
+    });`;
+  const worker = new Worker(code, { eval: true, workerData: { state: shared, fd: readable } });
+  return new Promise((resolvePromise, reject) => {
+    worker.once('message', (ms: number) => { void worker.terminate(); resolvePromise(ms); });
+    worker.once('error', reject);
+  });
+}
+
+describe('Listener', () => {
+  it('the first reader to ask holds the token; the others do not', () => {
+    const listener = new Listener(state(), BASE);
+    expect(listener.holds(1)).toBe(true);
+    expect(listener.holds(2)).toBe(false);
+    expect(listener.holds(1)).toBe(true);
+  });
+
+  it('release frees the token of a reader that is gone, and only its own', () => {
+    const listener = new Listener(state(), BASE);
+    listener.holds(1);
+    listener.release(2);
+    expect(listener.holds(2)).toBe(false);
+    listener.release(1);
+    expect(listener.holds(2)).toBe(true);
+  });
+
+  it('the fields stay within LISTENER_FIELDS past base', () => {
+    const shared = state();
+    const listener = new Listener(shared, BASE);
+    listener.holds(7);
+    listener.runStarted();
+    expect([shared[0], shared[1]]).toEqual([0, 0]);
+  });
+
+  it('a deputy takes over from a listener stuck in one run, after about a period', async () => {
+    const shared = state();
+    const listener = new Listener(shared, BASE);
+    expect(listener.holds(1)).toBe(true);
+    listener.runStarted(); // and never ends
+    const waited = await awaitTurnInWorker(shared, 2);
+    expect(waited).toBeGreaterThanOrEqual(DEPUTY_PERIOD_MS / 2);
+    expect(listener.holds(2)).toBe(true);
+    expect(listener.holds(1)).toBe(false);
+  });
+
+  it('runs that end keep the token where it is; a run left running is overtaken', async () => {
+    const shared = state();
+    const listener = new Listener(shared, BASE);
+    listener.holds(1);
+    const turn = awaitTurnInWorker(shared, 2);
+    // short runs, back to back, for 20 periods: never the same run on two looks
+    const until = Date.now() + 20 * DEPUTY_PERIOD_MS;
+    while (Date.now() < until) listener.runEnded(listener.runStarted());
+    expect(listener.holds(1)).toBe(true);
+    listener.runStarted();
+    await turn;
+    expect(listener.holds(1)).toBe(false);
+  });
+
+  it('a freed token goes to the waiting deputy, even with no run', async () => {
+    const shared = state();
+    const listener = new Listener(shared, BASE);
+    listener.holds(1);
+    const turn = awaitTurnInWorker(shared, 2);
+    await new Promise((r) => setTimeout(r, 20));
+    listener.release(1);
+    await turn;
+    expect(listener.holds(2)).toBe(true);
+  });
+});
