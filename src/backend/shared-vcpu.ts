@@ -50,6 +50,18 @@ export class SharedVcpu {
     return this.deadlineSlot[0]!;
   }
 
+  /**
+   * Changes whenever the registers may have changed (a run, a state write),
+   * so a copy taken at one version is still KVM's state while the version
+   * holds (QEMU keeps a vcpu's registers the same way, fetched once per exit).
+   * Undefined while the vcpu runs.
+   */
+  get stateVersion(): number | undefined {
+    // running first: a run that ends after this load has bumped the version by the next
+    if (this.running) return undefined;
+    return Atomics.load(this.control, slot.stateVersion);
+  }
+
   /** The last exit while the vcpu is idle; an `io in` or `mmio read` here is waiting for input. */
   get lastExit(): VcpuExit | undefined {
     if (this.running) return undefined;
@@ -84,6 +96,7 @@ export class SharedVcpu {
         last = result.kind === 'stopped' ? lastRun.stopped : lastRun.exited;
         return result.kind === 'stopped' ? { kind: 'intr' } : this.fd.kvmRun.readExit();
       } finally {
+        Atomics.add(control, slot.stateVersion, 1);
         Atomics.store(this.runner, 0, 0n);
         Atomics.sub(this.activity, activitySlot.active, 1);
         Atomics.store(control, slot.lastRun, last);
@@ -110,10 +123,12 @@ export class SharedVcpu {
   /** State writes fail at once with EBUSY while the vcpu runs. */
   setRegs(regs: Regs): void {
     this.idle('KVM_SET_REGS', () => this.fd.setRegs(regs));
+    Atomics.add(this.control, slot.stateVersion, 1);
   }
 
   setSregs(sregs: Sregs): void {
     this.idle('KVM_SET_SREGS', () => this.fd.setSregs(sregs));
+    Atomics.add(this.control, slot.stateVersion, 1);
   }
 
   /** KVM_INTERRUPT; a running vcpu is paused for it, as for a snapshot. */

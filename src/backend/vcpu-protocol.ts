@@ -26,7 +26,10 @@ export const slot = {
   close: 6,
   /** an Atomics read-modify-write on this slot is a full memory fence */
   fence: 7,
-  count: 8,
+  /** bumped after anything that may change the registers: a KVM_RUN, KVM_SET_REGS, KVM_SET_SREGS */
+  stateVersion: 8,
+  /** even, so that RUNNER_OFFSET is 8-byte aligned */
+  count: 10,
 } as const;
 
 /** Byte offsets past the Int32 slots: the running thread's pthread_t (BigInt64), and when its run is due to stop (Float64, ms since the epoch). */

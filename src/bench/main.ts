@@ -11,7 +11,7 @@ import { buildNativeTools, type NativeTools } from './native.js';
 import { rawExitLoop, rawExitsPerSecond } from './raw.js';
 
 const cli = resolve(fileURLToPath(import.meta.url), '..', '..', 'cli', 'main.js');
-const REPS = 5;
+const REPS = 9;
 const EXITS = 5000;
 const MEMORY = 256 << 20;
 /** How long each raw scaling sample loops. */

@@ -219,6 +219,23 @@ describe('run: one KVM_RUN per read at offset 0', () => {
     expect(await mount.ok('cat "$M/once/vcpu0/run"')).toBe('hlt\n');
   });
 
+  it('regs read again and again follow every run and every write (no stale copy)', async () => {
+    await realModeVm(mount, 'fresh', guests.threeOuts);
+    const out = await mount.ok(`
+      rip() { grep '^rip' "$M/fresh/vcpu0/regs"; }
+      rip; rip; cat "$M/fresh/vcpu0/run" > /dev/null; rip; rip
+      echo 'rip 0x1000' > "$M/fresh/vcpu0/regs"; rip
+      echo 'cs base=0x10 selector=1' > "$M/fresh/vcpu0/sregs"; rip
+      echo 'rax 0x77' > "$M/fresh/vcpu0/regs"; grep '^rax' "$M/fresh/vcpu0/regs"`);
+    const rips = out.trim().split('\n');
+    expect(rips[0]).toBe(rips[1]);
+    expect(rips[2]).toBe(rips[3]);
+    expect(rips[2]).not.toBe(rips[1]);
+    expect(rips[4]).toBe('rip 0x0000000000001000');
+    expect(rips[5]).toBe('rip 0x0000000000001000');
+    expect(rips[6]).toBe('rax 0x0000000000000077');
+  });
+
   it('head -c 3 runs once; dd bs=1 reads one whole line of one run', async () => {
     await realModeVm(mount, 'part', guests.threeOuts);
     expect(await mount.ok('head -c 3 "$M/part/vcpu0/run"')).toBe('io ');

@@ -32,11 +32,14 @@ const request = new Uint8Array(setup.bufferSize);
 const reply = Buffer.alloc(setup.bufferSize + OUT_HEADER_SIZE);
 const vcpus = new Map<number, SharedVcpu>();
 const memories = new Map<number, GuestMemoryView>();
+/** Each vcpu's regs text as last rendered, and the vcpu's state version then. */
+const renderedRegs = new Map<number, { version: number; text: Uint8Array }>();
 
 function register({ key, shared }: Registration): void {
   if (!shared) {
     memories.delete(key);
     vcpus.delete(key);
+    renderedRegs.delete(key);
   } else if (shared.kind === 'memory') {
     memories.set(key, new GuestMemoryView(shared.memory));
   } else if (!vcpus.has(key)) {
@@ -69,12 +72,27 @@ function blocking<T>(call: () => T): T {
 }
 
 /** A read at offset 0 renders a fresh snapshot; reads past 0 continue it. */
-function readSnapshot(slot: number, offset: number, size: number, render: () => string): number {
+function readSnapshot(slot: number, offset: number, size: number, render: () => Uint8Array): number {
   const target = reply.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + size);
   if (offset !== 0) return table.readSnapshot(slot, offset, target);
-  const content = Buffer.from(render());
+  const content = render();
   table.storeSnapshot(slot, content);
-  return content.copy(target, 0, 0, Math.min(content.length, size));
+  const length = Math.min(content.length, size);
+  target.set(content.subarray(0, length));
+  return length;
+}
+
+/**
+ * KVM_GET_REGS, rendered; rendered once per state version: the registers
+ * of an idle vcpu change only when it runs or they are written.
+ */
+function regsText(key: number, vcpu: SharedVcpu): Uint8Array {
+  const version = vcpu.stateVersion;
+  const rendered = renderedRegs.get(key);
+  if (rendered && rendered.version === version) return rendered.text;
+  const text = Buffer.from(renderRegs(vcpu.getRegs()));
+  if (version !== undefined) renderedRegs.set(key, { version, text });
+  return text;
 }
 
 /** Serves a read or write of a slot's file; false to pass the request to the main thread instead. */
@@ -113,13 +131,13 @@ function serve(length: number): boolean {
       table.setRun(slot, header.unique); // so that an interrupt (Ctrl-C) finds it and stops the vcpu
       const run = listener.runStarted();
       try {
-        return renderExit(target.run(setup.runTimeoutMs));
+        return Buffer.from(renderExit(target.run(setup.runTimeoutMs)));
       } finally {
         listener.runEnded(run);
         table.setRun(slot, undefined);
       }
     }))
-    : readSnapshot(slot, io.offset, io.size, () => renderRegs(target.getRegs()));
+    : readSnapshot(slot, io.offset, io.size, () => regsText(key, target));
   send(header.unique, 0, count);
   return true;
 }
