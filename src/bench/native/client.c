@@ -2,6 +2,10 @@
 // under test never touches its own mount. Prints one number: mean ns per
 // operation (or MiB/s for seq modes).
 //   client pread  FILE N          N x pread(fd, 4096, offset 0) on one open fd
+//   client pread-after-run FILE N RUN
+//                                 the same, each after one untimed pread of
+//                                 RUN (a guest exit): the first read of FILE
+//                                 after a state change
 //   client seqread  FILE SIZE     1 MiB preads over SIZE bytes, prints MiB/s
 //   client seqwrite FILE SIZE     1 MiB pwrites over SIZE bytes, prints MiB/s
 //   client stop RUN STOP          blocks in read(RUN); another thread writes
@@ -42,9 +46,25 @@ static void *write_stop(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) { fprintf(stderr, "usage: client pread|seqread|seqwrite|stop FILE N|SIZE|STOPFILE\n"); return 2; }
+    if (argc != 4 && !(argc == 5 && strcmp(argv[1], "pread-after-run") == 0)) {
+        fprintf(stderr, "usage: client pread|seqread|seqwrite|stop FILE N|SIZE|STOPFILE, or client pread-after-run FILE N RUN\n");
+        return 2;
+    }
     const char *mode = argv[1], *path = argv[2];
     static char buf[1 << 20];
+    if (strcmp(mode, "pread-after-run") == 0) {
+        long n = atol(argv[3]);
+        int fd = open_or_die(path, O_RDONLY), run = open_or_die(argv[4], O_RDONLY);
+        long long timed = 0;
+        for (long i = 0; i < n; i++) {
+            if (pread(run, buf, 4096, 0) <= 0) { perror("pread run"); return 1; }
+            long long start = now_ns();
+            if (pread(fd, buf, 4096, 0) <= 0) { perror("pread"); return 1; }
+            timed += now_ns() - start;
+        }
+        printf("%.1f\n", (double)timed / n);
+        return 0;
+    }
     if (strcmp(mode, "pread") == 0) {
         long n = atol(argv[3]);
         int fd = open_or_die(path, O_RDONLY);
