@@ -11,8 +11,9 @@
 // reader, the deputy, watches: when the listener has been inside one run for
 // a while and a request waits, the deputy becomes the listener. The old one
 // finds out when its run ends and waits for a turn. The deputy looks every
-// DEPUTY_PERIOD_MS while runs happen and sleeps once none have for a second.
-// Every other reader waits to be deputy.
+// DEPUTY_PERIOD_MS while runs happen (backing off to LONG_RUN_PERIOD_MS
+// while one run lasts and no request comes) and sleeps once none have run
+// for a second. Every other reader waits to be deputy.
 import { pollChannel } from './channel.js';
 
 /** Int32 slots of the listener state, within the pool's buffer from `base` on. */
@@ -20,6 +21,8 @@ const field = { token: 0, deputy: 1, run: 2, runSeq: 3, deputyAsleep: 4 } as con
 export const LISTENER_FIELDS = 5;
 /** How often the deputy looks at the listener while runs happen: a run this long may be overtaken. */
 export const DEPUTY_PERIOD_MS = 0.5;
+/** The longest wait between looks while one run lasts with no request waiting: what a request then may wait. */
+const LONG_RUN_PERIOD_MS = 2;
 /** Looks with no run in between after which the deputy sleeps until the next run (1 s). */
 const IDLE_LOOKS = 1000 / DEPUTY_PERIOD_MS;
 /** no one / nothing, in token, deputy and run */
@@ -80,21 +83,27 @@ export class Listener {
     const tokenSlot = this.base + field.token;
     let seen = NONE;
     let idleLooks = 0;
+    let period = DEPUTY_PERIOD_MS;
     for (;;) {
       const token = Atomics.load(this.state, tokenSlot);
       if (token === NONE) return;
       const run = Atomics.load(this.state, runSlot);
-      if (run !== NONE && run === seen && pollChannel(fd)) {
-        if (Atomics.compareExchange(this.state, tokenSlot, token, id) === token) {
-          Atomics.compareExchange(this.state, runSlot, run, NONE);
-          return;
+      if (run !== NONE && run === seen) {
+        if (pollChannel(fd)) {
+          if (Atomics.compareExchange(this.state, tokenSlot, token, id) === token) {
+            Atomics.compareExchange(this.state, runSlot, run, NONE);
+            return;
+          }
+          continue;
         }
-        continue;
+        period = Math.min(period * 2, LONG_RUN_PERIOD_MS);
+      } else {
+        period = DEPUTY_PERIOD_MS;
       }
       seen = run;
       idleLooks = run === NONE ? idleLooks + 1 : 0;
       if (idleLooks < IDLE_LOOKS) {
-        Atomics.wait(this.state, runSlot, run, DEPUTY_PERIOD_MS);
+        Atomics.wait(this.state, runSlot, run, period);
         continue;
       }
       // No run for a while: sleep until the next one (runStarted wakes us).

@@ -2,7 +2,10 @@
 // over from a listener stuck in one run while a request waits. The deputy
 // runs in a worker thread (it blocks); the "channel" it polls is /dev/null,
 // which poll(2) always reports readable, i.e. a request always waits.
-import { closeSync, openSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -12,10 +15,18 @@ import { DEPUTY_PERIOD_MS, LISTENER_FIELDS, Listener } from '../../../../src/fs/
 const state = () => new Int32Array(new SharedArrayBuffer((2 + LISTENER_FIELDS) * 4));
 const BASE = 2;
 const readable = openSync('/dev/null', 'r');
-afterAll(() => closeSync(readable));
+// an empty FIFO, open for reading and writing: poll(2) reports nothing to read, i.e. no request waits
+const fifoDir = mkdtempSync(join(tmpdir(), 'kvmfs-listener-'));
+execFileSync('mkfifo', [join(fifoDir, 'fifo')]);
+const empty = openSync(join(fifoDir, 'fifo'), constants.O_RDWR | constants.O_NONBLOCK);
+afterAll(() => {
+  closeSync(readable);
+  closeSync(empty);
+  rmSync(fifoDir, { recursive: true });
+});
 
 /** Reader `id` waiting for its turn in a worker; resolves with the ms it waited. */
-function awaitTurnInWorker(shared: Int32Array, id: number): Promise<number> {
+function awaitTurnInWorker(shared: Int32Array, id: number, fd = readable): Promise<number> {
   const module = pathToFileURL(resolve('dist/fs/fuse/listener.js')).href;
   const code = `
     const { workerData, parentPort } = require('node:worker_threads');
@@ -24,7 +35,7 @@ function awaitTurnInWorker(shared: Int32Array, id: number): Promise<number> {
       new Listener(workerData.state, ${BASE}).awaitTurn(${id}, workerData.fd);
       parentPort.postMessage(performance.now() - started);
     });`;
-  const worker = new Worker(code, { eval: true, workerData: { state: shared, fd: readable } });
+  const worker = new Worker(code, { eval: true, workerData: { state: shared, fd } });
   return new Promise((resolvePromise, reject) => {
     worker.once('message', (ms: number) => { void worker.terminate(); resolvePromise(ms); });
     worker.once('error', reject);
@@ -79,6 +90,18 @@ describe('Listener', () => {
     listener.runStarted();
     await turn;
     expect(listener.holds(1)).toBe(false);
+  });
+
+  it('a run that lasts is not overtaken while no request waits', async () => {
+    const shared = state();
+    const listener = new Listener(shared, BASE);
+    listener.holds(1);
+    listener.runStarted();
+    const turn = awaitTurnInWorker(shared, 2, empty);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(listener.holds(1)).toBe(true);
+    listener.release(1); // ends the worker's wait
+    await turn;
   });
 
   it('a freed token goes to the waiting deputy, even with no run', async () => {
