@@ -26,6 +26,11 @@ export interface ReaderSetup {
 
 export const pool = { readers: 0, busy: 1, registry: 2, listener: 3, count: 3 + LISTENER_FIELDS } as const;
 
+/** Whether every reader is held by a run: then another should start, so that one is always free to listen (and be the deputy). */
+export function noReaderToSpare(slots: Int32Array): boolean {
+  return Atomics.load(slots, pool.readers) - Atomics.load(slots, pool.busy) < 1;
+}
+
 export type ReaderMessage =
   /** a request for the main thread to serve */
   | Uint8Array

@@ -10,7 +10,7 @@ import { ChannelError, readRequest, writeReply } from './channel.js';
 import { decodeHeader, decodeIoIn, IN_HEADER_SIZE, IO_IN_SIZE, opcode, OUT_HEADER_SIZE, writeOut, writeOutHeader } from './protocol.js';
 import { OpenTable, SLOT_HANDLE_BASE } from './open-table.js';
 import { Listener } from './listener.js';
-import { pool, type ReaderMessage, type ReaderSetup, type Registration } from './reader-protocol.js';
+import { noReaderToSpare, pool, type ReaderMessage, type ReaderSetup, type Registration } from './reader-protocol.js';
 import { toFsError } from '../errors.js';
 import { renderExit } from '../format/exit.js';
 import { renderRegs } from '../format/regs.js';
@@ -62,8 +62,8 @@ function send(unique: bigint, error: number, payloadLength: number): void {
 
 /** A run holds this thread for as long as the guest runs: make sure another reader is free meanwhile. */
 function blocking<T>(call: () => T): T {
-  const busy = Atomics.add(poolSlots, pool.busy, 1) + 1;
-  if (Atomics.load(poolSlots, pool.readers) - busy < 1) port.postMessage({ kind: 'need-reader' } satisfies ReaderMessage);
+  Atomics.add(poolSlots, pool.busy, 1);
+  if (noReaderToSpare(poolSlots)) port.postMessage({ kind: 'need-reader' } satisfies ReaderMessage);
   try {
     return call();
   } finally {

@@ -2,9 +2,9 @@
 // reader threads pass it (lookups, attributes, directories, opens, and the
 // reads and writes they do not serve themselves) by calling KvmFs, and
 // writes the reply itself, on the channel clone of the reader that read
-// the request, so a passed request costs one thread hand-off, not two. At OPEN of a shared file (run, regs, memory) it
-// gives the file a slot in the OpenTable, whose handle tells the readers to
-// serve its reads themselves.
+// the request, so a passed request costs one thread hand-off, not two. At
+// OPEN of a shared file (run, regs, memory) it gives the file a slot in the
+// OpenTable, whose handle tells the readers to serve its reads themselves.
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { errno, FsError, toFsError } from '../errors.js';
@@ -22,7 +22,7 @@ import {
   fattr, FOPEN_DIRECT_IO, initFlags, initOut, IO_IN_SIZE, nameAt, opcode, openOut, reply, statfsOut, writeOut,
   type DirEntry, type InHeader, type NodeAttr,
 } from './protocol.js';
-import { pool, type ReaderMessage, type ReaderSetup, type Registration } from './reader-protocol.js';
+import { noReaderToSpare, pool, type ReaderMessage, type ReaderSetup, type Registration } from './reader-protocol.js';
 import { Listener } from './listener.js';
 
 const S_IFDIR = 0o040000;
@@ -102,7 +102,7 @@ export class FuseSession {
         case 'failed':
           return this.fail(message.request, new FsError(message.errno, message.message), channel);
         case 'need-reader':
-          if (Atomics.load(this.pool, pool.readers) - Atomics.load(this.pool, pool.busy) < 1) this.addReader();
+          if (noReaderToSpare(this.pool)) this.addReader();
           return;
         case 'ended': {
           const end = this.ended;
