@@ -20,6 +20,14 @@ export const initFlags = {
   ASYNC_READ: 1 << 0,
   BIG_WRITES: 1 << 5,
   MAX_PAGES: 1 << 22,
+  /** fuse_init_in/out carry flags2, the high 32 bits of the flags */
+  INIT_EXT: 1 << 30,
+} as const;
+
+/** Bits of flags2 (the flags' high half, FUSE_INIT_EXT) */
+export const initFlags2 = {
+  /** FUSE_OVER_IO_URING: requests may come through io_uring ring queues, one per CPU (uring.ts) */
+  OVER_IO_URING: 1 << 9,
 } as const;
 
 /** fuse_open_out.open_flags: pseudo files never go through the page cache. */
@@ -126,11 +134,15 @@ export interface InitIn {
   minor: number;
   maxReadahead: number;
   flags: number;
+  /** 0 unless flags has INIT_EXT */
+  flags2: number;
 }
 
 export function decodeInit(body: Uint8Array): InitIn {
   const view = viewOf(body);
-  return { major: view.getUint32(0, true), minor: view.getUint32(4, true), maxReadahead: view.getUint32(8, true), flags: view.getUint32(12, true) };
+  const flags = view.getUint32(12, true);
+  const flags2 = flags & initFlags.INIT_EXT && body.length >= 20 ? view.getUint32(16, true) : 0;
+  return { major: view.getUint32(0, true), minor: view.getUint32(4, true), maxReadahead: view.getUint32(8, true), flags, flags2 };
 }
 
 /** What stat(2) shows of a node. */
@@ -213,7 +225,7 @@ export function writeOut(size: number): Uint8Array {
   return out;
 }
 
-export function initOut(flags: number, maxWrite: number, maxPages: number): Uint8Array {
+export function initOut(flags: number, maxWrite: number, maxPages: number, flags2 = 0): Uint8Array {
   const out = new Uint8Array(INIT_OUT_SIZE);
   const view = viewOf(out);
   view.setUint32(0, KERNEL_VERSION, true);
@@ -225,6 +237,7 @@ export function initOut(flags: number, maxWrite: number, maxPages: number): Uint
   view.setUint32(20, maxWrite, true);
   view.setUint32(24, 1, true); // time_gran: 1 ns
   view.setUint16(28, maxPages, true);
+  view.setUint32(32, flags2, true); // read by the kernel only with INIT_EXT in flags
   return out;
 }
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ATTR_OUT_SIZE, attrOut, bodyOf, decodeForgets, decodeHeader, decodeInit, decodeIoIn, decodeSetattr, dirents,
-  DT_DIR, DT_REG, ENTRY_OUT_SIZE, entryOut, fattr, FOPEN_DIRECT_IO, IN_HEADER_SIZE, initFlags, initOut, IO_IN_SIZE,
+  DT_DIR, DT_REG, ENTRY_OUT_SIZE, entryOut, fattr, FOPEN_DIRECT_IO, IN_HEADER_SIZE, initFlags, initFlags2, initOut, IO_IN_SIZE,
   KERNEL_MINOR_VERSION, KERNEL_VERSION, nameAt, type DirEntry, type NodeAttr, opcode, openOut, OUT_HEADER_SIZE, reply,
   ROOT_ID, statfsOut, writeOut, writeOutHeader,
 } from '../../../../src/fs/fuse/protocol.js';
@@ -164,9 +164,12 @@ describe('requests', () => {
     expect(decodeForgets(decodeHeader(bytes), bodyOf(bytes))).toEqual(pairs.map(([nodeId, lookups]) => ({ nodeId, lookups })));
   });
 
-  it('decodeInit reads fuse_init_in: major@0 minor@4 max_readahead@8 flags@12', () => {
-    const init = body(64, [[0, 32, 7], [4, 32, 38], [8, 32, 131072], [12, 32, 0x73fffffb]]);
-    expect(decodeInit(bodyOf(request(opcode.INIT, init)))).toEqual({ major: 7, minor: 38, maxReadahead: 131072, flags: 0x73fffffb });
+  it.each<[string, number, number]>([
+    ['flags2@16 with INIT_EXT (bit 30) in flags', 0x73fffffb, 0x200],
+    ['flags2 ignored without INIT_EXT', 0x33fffffb, 0],
+  ])('decodeInit reads fuse_init_in: major@0 minor@4 max_readahead@8 flags@12, %s', (_, flags, flags2) => {
+    const init = body(64, [[0, 32, 7], [4, 32, 38], [8, 32, 131072], [12, 32, flags], [16, 32, 0x200]]);
+    expect(decodeInit(bodyOf(request(opcode.INIT, init)))).toEqual({ major: 7, minor: 38, maxReadahead: 131072, flags, flags2 });
   });
 });
 
@@ -272,6 +275,11 @@ describe('replies', () => {
       timeGran: 1, maxPages: 256, mapAlignment: 0,
     });
     expect(Array.from(out.subarray(32))).toEqual(Array(32).fill(0));
+  });
+
+  it('initOut: flags2@32, for FUSE_INIT_EXT', () => {
+    const out = initOut(initFlags.INIT_EXT, 1 << 20, 256, initFlags2.OVER_IO_URING);
+    expect([u32(out, 12), u32(out, 32)]).toEqual([1 << 30, 1 << 9]);
   });
 
   it('statfsOut: 80 bytes of fuse_kstatfs, bsize@40 namelen@44 frsize@48, no blocks or files', () => {
