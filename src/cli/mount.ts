@@ -1,6 +1,6 @@
 // `kvmfs mount`: the foreground daemon.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { bundledLibfusePath, isMounted, unmount } from './platform.js';
+import { bundledLibfusePath, enableFuseUring, isMounted, unmount } from './platform.js';
 import { Hypervisor } from '../backend/hypervisor.js';
 import { KvmFs } from '../fs/kvmfs.js';
 import { mountChannel } from '../fs/fuse/kernel-mount.js';
@@ -12,6 +12,8 @@ export interface MountArguments extends MountOptions {
   allowOther: boolean;
   debug: boolean;
   busyPollMs: number;
+  /** --io-uring */
+  ioUring: boolean;
 }
 
 /** Reader threads waiting on the channel at once. */
@@ -26,12 +28,17 @@ function mountOptions(allowOther: boolean): string[] {
   return ['default_permissions', 'fsname=kvmfs', 'subtype=kvmfs', ...(allowOther ? ['allow_other'] : [])];
 }
 
-/** A mount point left behind by a daemon that was killed answers ENOTCONN. */
+/**
+ * A mount point left behind by a daemon that was killed answers ENOTCONN
+ * (ECONNABORTED for a moment after the kill, while the kernel tears down
+ * the daemon's io_urings).
+ */
 function clearStaleMount(mountPoint: string): void {
   try {
     statSync(mountPoint);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOTCONN') unmount(mountPoint);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTCONN' || code === 'ECONNABORTED') unmount(mountPoint);
   }
 }
 
@@ -47,8 +54,10 @@ export async function mount(args: MountArguments): Promise<void> {
   const hypervisor = Hypervisor.open();
   const fs = new KvmFs(hypervisor, args, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
   prepareMountPoint(args.mountPoint);
+  // Before the mount: the kernel offers io_uring at INIT only if enabled then.
+  const ioUring = args.ioUring && enableFuseUring();
   const fd = mountChannel(bundledLibfusePath(), args.mountPoint, mountOptions(args.allowOther));
-  const session = new FuseSession(fd, fs, { debug: args.debug, busyPollMs: args.busyPollMs, readers: READERS, runTimeoutMs: args.runTimeoutMs });
+  const session = new FuseSession(fd, fs, { debug: args.debug, busyPollMs: args.busyPollMs, readers: READERS, runTimeoutMs: args.runTimeoutMs, ioUring });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

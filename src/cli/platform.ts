@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import koffi from 'koffi';
 
 const require = createRequire(import.meta.url);
@@ -17,6 +17,24 @@ export function bundledLibfusePath(): string {
 /** Loads the bundled libfuse (kvmfs mounts with its fuse_mount): throws if it cannot be. */
 export function loadBundledLibfuse(): void {
   koffi.load(bundledLibfusePath());
+}
+
+const FUSE_ENABLE_URING = '/sys/module/fuse/parameters/enable_uring';
+
+/**
+ * Whether FUSE over io_uring can be used: the fuse module has it (Linux
+ * 6.14+, CONFIG_FUSE_IO_URING) and it is enabled, by kvmfs if need be (as
+ * root). The switch is the module's, for every FUSE mount made after; a
+ * server that does not ask for io_uring at INIT is not affected.
+ */
+export function enableFuseUring(): boolean {
+  try {
+    if (readFileSync(FUSE_ENABLE_URING, 'utf8').trim() === 'Y') return true;
+    writeFileSync(FUSE_ENABLE_URING, 'Y');
+    return true;
+  } catch {
+    return false; // no such module parameter, or not root: /dev/fuse serves alone
+  }
 }
 
 /** Whether `mountPoint` is in this process's mount table (read without touching the mount itself). */

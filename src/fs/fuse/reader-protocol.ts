@@ -40,3 +40,69 @@ export type ReaderMessage =
   | { kind: 'need-reader' }
   /** the kernel ended the session (unmounted) */
   | { kind: 'ended'; errno: number };
+
+/** A ring reader (ring-worker.ts): one FUSE over io_uring entry on queue `qid`, on a thread pinned to CPU `qid`. */
+export interface RingReaderSetup {
+  /** the session's /dev/fuse fd, named by the ring's commands */
+  fd: number;
+  qid: number;
+  /** at least the mount's max_write */
+  payloadSize: number;
+  runTimeoutMs: number;
+  openTable: SharedArrayBuffer;
+  /** as ReaderSetup.pool: its registry slot */
+  pool: SharedArrayBuffer;
+  /** Int32 slots, queueSlot.count per queue */
+  queues: SharedArrayBuffer;
+  /** the ReplyBox the main thread answers this reader's passed requests in */
+  replyBox: SharedArrayBuffer;
+  registrations: Registration[];
+}
+
+/**
+ * Per ring queue: its readers; how many of them a run or a passed request
+ * holds; whether one has asked for another reader and the session has not
+ * answered yet; and how many holds have ended so far.
+ */
+export const queueSlot = { readers: 0, busy: 1, asked: 2, released: 3, count: 4 } as const;
+
+/** Whether every reader of a ring queue is held: a request from that CPU would wait, so another should start. */
+export function noRingReaderToSpare(queue: Int32Array): boolean {
+  return Atomics.load(queue, queueSlot.readers) - Atomics.load(queue, queueSlot.busy) < 1;
+}
+
+/**
+ * Where the main thread puts its reply to a request a ring reader passed it.
+ * The reader waits for it: a ring entry's reply can only be committed
+ * through the reader's own io_uring.
+ */
+export class ReplyBox {
+  private readonly state: Int32Array;
+  private readonly bytes: Uint8Array;
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.state = new Int32Array(buffer, 0, 2);
+    this.bytes = new Uint8Array(buffer, 8);
+  }
+
+  static create(capacity: number): ReplyBox {
+    return new ReplyBox(new SharedArrayBuffer(8 + capacity));
+  }
+
+  /** Main thread: a whole reply (fuse_out_header, then its payload). */
+  deliver(reply: Uint8Array): void {
+    this.bytes.set(reply);
+    Atomics.store(this.state, 1, reply.length);
+    Atomics.store(this.state, 0, 1);
+    Atomics.notify(this.state, 0);
+  }
+
+  /** Reader: waits for the reply, valid until the next request is passed. */
+  take(): Uint8Array {
+    // Atomics.wait can return before the notify (seen here under load;
+    // likely a kick meant for a run this thread made earlier): look again.
+    while (Atomics.load(this.state, 0) === 0) Atomics.wait(this.state, 0, 0);
+    Atomics.store(this.state, 0, 0);
+    return this.bytes.subarray(0, Atomics.load(this.state, 1));
+  }
+}

@@ -19,10 +19,13 @@ import { cloneChannel, writeReply } from './channel.js';
 import { childPath, NodeTable } from './nodes.js';
 import {
   attrOut, bodyOf, decodeForgets, decodeHeader, decodeInit, decodeIoIn, decodeSetattr, dirents, DT_DIR, DT_REG, entryOut,
-  fattr, FOPEN_DIRECT_IO, initFlags, initOut, IO_IN_SIZE, nameAt, opcode, openOut, reply, statfsOut, writeOut,
+  fattr, FOPEN_DIRECT_IO, initFlags, initFlags2, initOut, IO_IN_SIZE, nameAt, opcode, openOut, reply, statfsOut, writeOut,
   type DirEntry, type InHeader, type NodeAttr,
 } from './protocol.js';
-import { noReaderToSpare, pool, type ReaderMessage, type ReaderSetup, type Registration } from './reader-protocol.js';
+import {
+  noReaderToSpare, noRingReaderToSpare, pool, queueSlot, ReplyBox, type ReaderMessage, type ReaderSetup, type RingReaderSetup, type Registration,
+} from './reader-protocol.js';
+import { possibleCpus } from './uring.js';
 import { Listener } from './listener.js';
 
 const S_IFDIR = 0o040000;
@@ -38,6 +41,10 @@ const MAX_PAGES = 256;
 const MAX_WRITE = MAX_PAGES * 4096;
 /** A request is a header, an op's fixed part and at most MAX_WRITE bytes of data. */
 const REQUEST_BUFFER_SIZE = MAX_WRITE + 4096;
+/** Ring readers each CPU's queue starts with: one to serve, one free while the first is held by a run. */
+const RING_READERS_PER_QUEUE = 2;
+/** How long every reader of a ring queue may stay held before it gets another. */
+const RING_HOLD_GRACE_MS = 20;
 
 export interface SessionOptions {
   debug: boolean;
@@ -47,7 +54,12 @@ export interface SessionOptions {
   readers: number;
   /** --run-timeout, for the runs readers make */
   runTimeoutMs: number;
+  /** take requests through FUSE over io_uring when the kernel offers it at INIT */
+  ioUring: boolean;
 }
+
+/** Where the reply to one request goes: the /dev/fuse clone it was read from, or the ring reader that passed it. */
+type Answer = (reply: Uint8Array) => void;
 
 const decoder = new TextDecoder();
 
@@ -69,6 +81,9 @@ export class FuseSession {
   private readonly slotCounts = new Map<number, number>();
   private nextKey = 1;
   private nextReaderId = 1;
+  /** per ring queue (by CPU), queueSlot's counts; undefined until INIT settles on FUSE over io_uring */
+  private ringQueues: Int32Array | undefined;
+  private ringAgreed = false;
 
   constructor(private readonly fd: number, private readonly fs: KvmFs, private readonly options: SessionOptions) {
     this.poll = new BusyPoll(options.busyPollMs);
@@ -97,10 +112,11 @@ export class FuseSession {
     const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup });
     worker.on('message', (message: ReaderMessage) => {
       this.poll.touch();
-      if (message instanceof Uint8Array) return this.serve(message, channel);
+      const answer: Answer = (bytes) => writeReply(channel, bytes);
+      if (message instanceof Uint8Array) return this.serve(message, answer);
       switch (message.kind) {
         case 'failed':
-          return this.fail(message.request, new FsError(message.errno, message.message), channel);
+          return this.fail(message.request, new FsError(message.errno, message.message), answer);
         case 'need-reader':
           if (noReaderToSpare(this.pool)) this.addReader();
           return;
@@ -122,6 +138,61 @@ export class FuseSession {
     });
     this.workers.push(worker);
     return worker;
+  }
+
+  /** INIT settled on FUSE over io_uring: every CPU's queue gets its readers, and requests go there once all have. */
+  private startRing(): void {
+    const cpus = possibleCpus();
+    this.ringQueues = new Int32Array(new SharedArrayBuffer((Math.max(...cpus) + 1) * queueSlot.count * 4));
+    for (const cpu of cpus) for (let n = 0; n < RING_READERS_PER_QUEUE; n++) this.addRingReader(cpu);
+  }
+
+  private addRingReader(qid: number): void {
+    const queues = this.ringQueues!;
+    const queue = queues.subarray(qid * queueSlot.count, (qid + 1) * queueSlot.count);
+    const replyBox = ReplyBox.create(REQUEST_BUFFER_SIZE);
+    const setup: RingReaderSetup = {
+      fd: this.fd, qid, payloadSize: MAX_WRITE, runTimeoutMs: this.options.runTimeoutMs, openTable: this.openTable.buffer,
+      pool: this.pool.buffer as SharedArrayBuffer, queues: queues.buffer as SharedArrayBuffer, replyBox: replyBox.buffer,
+      registrations: [...this.registrations.values()],
+    };
+    Atomics.add(queue, queueSlot.readers, 1);
+    const worker = new Worker(new URL('./ring-worker.js', import.meta.url), { workerData: setup });
+    const answer: Answer = (bytes) => replyBox.deliver(bytes);
+    worker.on('message', (message: ReaderMessage) => {
+      this.poll.touch();
+      if (message instanceof Uint8Array) return this.serve(message, answer);
+      switch (message.kind) {
+        case 'failed':
+          return this.fail(message.request, new FsError(message.errno, message.message), answer);
+        case 'need-reader':
+          return this.considerRingReader(qid, queue);
+        case 'ended':
+          return;
+      }
+    });
+    // A queue left with no reader would hang every request made on its CPU.
+    worker.once('error', (error) => {
+      process.stderr.write(`kvmfs: a ring reader thread failed (${error.message}); starting another\n`);
+      Atomics.sub(queue, queueSlot.readers, 1);
+      this.workers.splice(this.workers.indexOf(worker), 1);
+      if (this.ended) this.addRingReader(qid);
+    });
+    this.workers.push(worker);
+  }
+
+  /**
+   * A reader of ring queue `qid` found every other one held. Short holds (an
+   * exit loop's runs) end and free their entry for the next request within
+   * microseconds; a queue is stuck only if no hold ends for a while, and
+   * only then does it get another reader (each is a thread and its heap).
+   */
+  private considerRingReader(qid: number, queue: Int32Array): void {
+    const released = Atomics.load(queue, queueSlot.released);
+    setTimeout(() => {
+      if (noRingReaderToSpare(queue) && Atomics.load(queue, queueSlot.released) === released) this.addRingReader(qid);
+      Atomics.store(queue, queueSlot.asked, 0);
+    }, RING_HOLD_GRACE_MS);
   }
 
   /** The key readers know `shared`'s object by; registered with every reader the first time. */
@@ -182,11 +253,11 @@ export class FuseSession {
    * itself. Not found yet (the reader has not marked its run): EAGAIN after
    * a while, and the kernel sends the interrupt again while the read lasts.
    */
-  private interrupt(header: InHeader, body: Uint8Array, channel: number): void {
+  private interrupt(header: InHeader, body: Uint8Array, answer: Answer): void {
     const target = new DataView(body.buffer, body.byteOffset, body.byteLength).getBigUint64(0, true);
     const slot = this.openTable.findRun(target);
     if (slot === undefined) {
-      setTimeout(() => writeReply(channel, reply(header.unique, errno.EAGAIN)), INTERRUPT_RETRY_MS);
+      setTimeout(() => answer(reply(header.unique, errno.EAGAIN)), INTERRUPT_RETRY_MS);
       return;
     }
     const registration = this.registrations.get(this.openTable.key(slot));
@@ -194,14 +265,14 @@ export class FuseSession {
   }
 
   /** A request a reader served and that failed: recorded in last_error, then answered with its errno. */
-  private fail(request: Uint8Array, failure: FsError, channel: number): void {
+  private fail(request: Uint8Array, failure: FsError, answer: Answer): void {
     const header = decodeHeader(request);
     const path = this.nodes.path(header.nodeId);
     if (path !== undefined) this.fs.recordFailure(path, failure);
-    writeReply(channel, reply(header.unique, failure.errno));
+    answer(reply(header.unique, failure.errno));
   }
 
-  private serve(request: Uint8Array, channel: number): void {
+  private serve(request: Uint8Array, answer: Answer): void {
     const header = decodeHeader(request);
     const body = bodyOf(request);
     if (this.options.debug) process.stderr.write(`kvmfs: op ${header.opcode} node ${header.nodeId} unique ${header.unique}\n`);
@@ -209,12 +280,16 @@ export class FuseSession {
       for (const { nodeId, lookups } of decodeForgets(header, body)) this.nodes.forget(nodeId, lookups);
       return;
     }
-    if (header.opcode === opcode.INTERRUPT) return this.interrupt(header, body, channel);
+    if (header.opcode === opcode.INTERRUPT) return this.interrupt(header, body, answer);
     Promise.resolve()
       .then(() => this.answer(header, body))
       .then(
-        (payload) => writeReply(channel, reply(header.unique, 0, payload)),
-        (error) => writeReply(channel, reply(header.unique, toFsError(error).errno)),
+        (payload) => {
+          answer(reply(header.unique, 0, payload));
+          // Ring commands fail until the kernel has the INIT reply.
+          if (header.opcode === opcode.INIT && this.ringAgreed && !this.ringQueues) this.startRing();
+        },
+        (error) => answer(reply(header.unique, toFsError(error).errno)),
       );
   }
 
@@ -225,6 +300,11 @@ export class FuseSession {
       case opcode.INIT: {
         const init = decodeInit(body);
         const flags = init.flags & (initFlags.ASYNC_READ | initFlags.BIG_WRITES | initFlags.MAX_PAGES);
+        // The kernel offers io_uring only where it is enabled (fuse's enable_uring).
+        if (this.options.ioUring && init.flags2 & initFlags2.OVER_IO_URING) {
+          this.ringAgreed = true;
+          return initOut(flags | initFlags.INIT_EXT, MAX_WRITE, MAX_PAGES, initFlags2.OVER_IO_URING);
+        }
         return initOut(flags, MAX_WRITE, MAX_PAGES);
       }
       case opcode.LOOKUP: {

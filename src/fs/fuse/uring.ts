@@ -1,0 +1,223 @@
+// FUSE over io_uring (Linux 6.14+, fs/fuse/dev_uring.c), the binding's
+// second way to take requests. The kernel keeps one ring queue per CPU and
+// puts each request on the queue of the CPU its caller runs on; a request
+// goes to the entry of that queue that was offered last. A reader thread
+// pinned to that CPU owns an entry: it is woken on the caller's CPU, serves
+// the request there, and one io_uring_enter commits the reply and waits for
+// the next. (Read from /dev/fuse, every request woke a thread wherever it
+// slept, and the reply woke the caller across CPUs: on these nested
+// machines each such wake-up costs more than a guest exit.)
+//
+// Each RingEntry is an io_uring of its own (SQE128, single issuer, task work
+// deferred to io_uring_enter, so a reader in KVM_RUN is never disturbed by
+// it) with one FUSE ring entry: a header buffer (struct
+// fuse_uring_req_header) and a payload buffer. Like channel.ts, this is
+// binding code: it and kernel-mount.ts are the only code under src/fs that
+// calls into native code.
+import { readFileSync } from 'node:fs';
+import koffi from 'koffi';
+
+const libc = koffi.load('libc.so.6');
+const SYS_IO_URING_SETUP = 425;
+const SYS_IO_URING_ENTER = 426;
+// syscall(2) is variadic: one fixed-arity declaration per use
+const ioUringSetup = libc.func('long syscall(long nr, uint32_t entries, _Inout_ void *params)');
+const ioUringEnter = libc.func('long syscall(long nr, int fd, uint32_t toSubmit, uint32_t minComplete, uint32_t flags, void *sig, size_t sigSize)');
+const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
+const munmap = libc.func('int munmap(void *addr, size_t length)');
+const close = libc.func('int close(int fd)');
+const schedSetaffinity = libc.func('int sched_setaffinity(int pid, size_t size, const void *mask)');
+
+const PROT_READ_WRITE = 0x3;
+const MAP_SHARED = 0x01;
+const MAP_PRIVATE_ANONYMOUS = 0x22;
+const MAP_POPULATE = 0x8000;
+const MAP_FAILED = 0xffffffffffffffffn;
+const IORING_SETUP_SQE128 = 1 << 10;
+const IORING_SETUP_SINGLE_ISSUER = 1 << 12;
+const IORING_SETUP_DEFER_TASKRUN = 1 << 13;
+const IORING_FEAT_SINGLE_MMAP = 1 << 0;
+const IORING_OFF_SQES = 0x10000000;
+const IORING_ENTER_GETEVENTS = 1;
+const IORING_OP_URING_CMD = 46;
+const SQE_SIZE = 128;
+const CQE_SIZE = 16;
+/** struct io_uring_params: 40 bytes, then io_sqring_offsets and io_cqring_offsets (40 each) */
+const PARAMS_SIZE = 120;
+const SQ_OFF = 40;
+const CQ_OFF = 80;
+const FUSE_IO_URING_CMD_REGISTER = 1;
+const FUSE_IO_URING_CMD_COMMIT_AND_FETCH = 2;
+const { EINTR, EAGAIN, EBUSY, ENOTCONN, ECONNABORTED, ECANCELED } = koffi.os.errno;
+/** What register() gives before the kernel has finished INIT: offer the entry again a moment later. */
+export const NOT_INITIALIZED = -EAGAIN;
+
+/** Whether a ring command's result says the session is over: unmounted, or the daemon going. */
+export function sessionEnded(result: number): boolean {
+  return result === -ENOTCONN || result === -ECONNABORTED || result === -ECANCELED;
+}
+
+/** struct fuse_uring_req_header: in_out (the in or out header), op_in (the op's own header), ring_ent_in_out */
+export const ringHeader = {
+  /** fuse_in_header of a request; fuse_out_header of its reply */
+  inOut: 0,
+  /** the request's first argument (fuse_read_in, fuse_write_in, ...), when it has one */
+  opIn: 128,
+  /** struct fuse_uring_ent_in_out */
+  entInOut: 256,
+  /** fuse_uring_ent_in_out.payload_sz: bytes of the payload in use, both ways */
+  payloadSize: 256 + 16,
+  size: 288,
+} as const;
+/** Where the two iovecs (header, payload) a REGISTER points at live, in the header's page */
+const IOVEC_AT = 512;
+const HEADER_MAPPING = 4096;
+
+export class RingError extends Error {
+  constructor(readonly call: string, readonly errno: number) {
+    super(`${call} (FUSE over io_uring) failed: errno ${errno}`);
+  }
+}
+
+function mapOrThrow(call: string, length: number, flags: number, fd: number, offset: number): bigint {
+  const pointer = mmap(null, length, PROT_READ_WRITE, flags, fd, offset) as bigint;
+  if (pointer === MAP_FAILED) throw new RingError(call, koffi.errno());
+  return pointer;
+}
+
+/**
+ * One FUSE ring entry on queue `qid`, with the io_uring that carries it.
+ * Only the thread that opened it may use it (IORING_SETUP_SINGLE_ISSUER).
+ */
+export class RingEntry {
+  /** the request's headers, then the reply's (ringHeader) */
+  readonly header: Uint8Array;
+  /** the request's data (a write's), then the reply's (a read's) */
+  readonly payload: Uint8Array;
+  private readonly ring: Uint32Array;
+  private readonly sqes: DataView;
+  private readonly sq: { head: number; tail: number; mask: number };
+  private readonly cq: { head: number; tail: number; mask: number; cqes: number };
+  private readonly cqes: DataView;
+  private readonly mappings: [bigint, number][] = [];
+  private readonly iovecs: bigint;
+
+  private constructor(private readonly ringFd: number, private readonly fuseFd: number, private readonly qid: number, params: DataView, payloadSize: number) {
+    const u32 = (at: number) => params.getUint32(at, true);
+    const sqEntries = u32(0);
+    const cqEntries = u32(4);
+    if (!(u32(20) & IORING_FEAT_SINGLE_MMAP)) throw new RingError('io_uring_setup: no single mmap', 0);
+    const ringSize = Math.max(u32(SQ_OFF + 24) + sqEntries * 4, u32(CQ_OFF + 20) + cqEntries * CQE_SIZE);
+    const ringPointer = this.map('mmap io_uring', ringSize, MAP_SHARED | MAP_POPULATE, ringFd, 0);
+    const sqePointer = this.map('mmap io_uring SQEs', sqEntries * SQE_SIZE, MAP_SHARED | MAP_POPULATE, ringFd, IORING_OFF_SQES);
+    const headerPointer = this.map('mmap ring header', HEADER_MAPPING, MAP_PRIVATE_ANONYMOUS, -1, 0);
+    const payloadPointer = this.map('mmap ring payload', payloadSize, MAP_PRIVATE_ANONYMOUS, -1, 0);
+    const ringBuffer = koffi.view(ringPointer, ringSize);
+    this.ring = new Uint32Array(ringBuffer);
+    this.sq = { head: u32(SQ_OFF) / 4, tail: u32(SQ_OFF + 4) / 4, mask: this.ring[u32(SQ_OFF + 8) / 4]! };
+    this.cq = { head: u32(CQ_OFF) / 4, tail: u32(CQ_OFF + 4) / 4, mask: this.ring[u32(CQ_OFF + 8) / 4]!, cqes: u32(CQ_OFF + 20) };
+    this.cqes = new DataView(ringBuffer);
+    // The SQ index array maps each slot to the SQE of the same index, once and for all.
+    const array = u32(SQ_OFF + 24) / 4;
+    for (let index = 0; index < sqEntries; index++) this.ring[array + index] = index;
+    this.sqes = new DataView(koffi.view(sqePointer, sqEntries * SQE_SIZE));
+    const headerPage = new Uint8Array(koffi.view(headerPointer, HEADER_MAPPING));
+    this.header = headerPage.subarray(0, ringHeader.size);
+    this.payload = new Uint8Array(koffi.view(payloadPointer, payloadSize));
+    const iovecs = new DataView(headerPage.buffer, IOVEC_AT, 32);
+    iovecs.setBigUint64(0, headerPointer, true);
+    iovecs.setBigUint64(8, BigInt(ringHeader.size), true);
+    iovecs.setBigUint64(16, payloadPointer, true);
+    iovecs.setBigUint64(24, BigInt(payloadSize), true);
+    this.iovecs = headerPointer + BigInt(IOVEC_AT);
+  }
+
+  /** A new io_uring for one entry of queue `qid` of the FUSE connection of `fuseFd`; `payloadSize` must be at least the mount's max_write. */
+  static open(fuseFd: number, qid: number, payloadSize: number): RingEntry {
+    const params = Buffer.alloc(PARAMS_SIZE);
+    params.writeUInt32LE(IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, 8);
+    const ringFd = Number(ioUringSetup(SYS_IO_URING_SETUP, 2, params));
+    if (ringFd < 0) throw new RingError('io_uring_setup', koffi.errno());
+    try {
+      return new RingEntry(ringFd, fuseFd, qid, new DataView(params.buffer, params.byteOffset, PARAMS_SIZE), payloadSize);
+    } catch (error) {
+      close(ringFd);
+      throw error;
+    }
+  }
+
+  /** Offers the entry to the kernel and waits for its first request: 0, or a negative errno (ENOTCONN: unmounted; EAGAIN: not initialized yet). */
+  register(): number {
+    return this.submitAndWait(FUSE_IO_URING_CMD_REGISTER, 0n);
+  }
+
+  /** Commits the reply in `header` and `payload` to request `unique`, and waits for the next request: 0, or a negative errno. */
+  commitAndFetch(unique: bigint): number {
+    return this.submitAndWait(FUSE_IO_URING_CMD_COMMIT_AND_FETCH, unique);
+  }
+
+  close(): void {
+    for (const [pointer, length] of this.mappings) munmap(pointer, length);
+    close(this.ringFd);
+  }
+
+  private map(call: string, length: number, flags: number, fd: number, offset: number): bigint {
+    const pointer = mapOrThrow(call, length, flags, fd, offset);
+    this.mappings.push([pointer, length]);
+    return pointer;
+  }
+
+  private submitAndWait(command: number, commitId: bigint): number {
+    const { ring, sq, cq } = this;
+    const tail = ring[sq.tail]!;
+    const at = (tail & sq.mask) * SQE_SIZE;
+    const sqe = this.sqes;
+    for (let offset = 0; offset < SQE_SIZE; offset += 8) sqe.setBigUint64(at + offset, 0n, true);
+    sqe.setUint8(at, IORING_OP_URING_CMD);
+    sqe.setInt32(at + 4, this.fuseFd, true);
+    sqe.setUint32(at + 8, command, true); // cmd_op
+    sqe.setBigUint64(at + 16, this.iovecs, true); // addr: iovec[2], read by REGISTER
+    sqe.setUint32(at + 24, 2, true); // len: two iovecs
+    // struct fuse_uring_cmd_req, in the SQE's command area: flags, commit_id, qid
+    sqe.setBigUint64(at + 56, commitId, true);
+    sqe.setUint16(at + 64, this.qid, true);
+    Atomics.store(ring, sq.tail, tail + 1);
+    for (;;) {
+      const head = ring[cq.head]!;
+      if (head !== Atomics.load(ring, cq.tail)) {
+        const result = this.cqes.getInt32(cq.cqes + (head & cq.mask) * CQE_SIZE + 8, true);
+        Atomics.store(ring, cq.head, head + 1);
+        return result;
+      }
+      const unsubmitted = (ring[sq.tail]! - Atomics.load(ring, sq.head)) >>> 0;
+      if (Number(ioUringEnter(SYS_IO_URING_ENTER, this.ringFd, unsubmitted, 1, IORING_ENTER_GETEVENTS, null, 0)) < 0) {
+        const errno = koffi.errno();
+        // a kick (SIGUSR2) meant for a run, or the kernel short of memory for a moment
+        if (errno !== EINTR && errno !== EAGAIN && errno !== EBUSY) throw new RingError('io_uring_enter', errno);
+      }
+    }
+  }
+}
+
+/** Keeps the calling thread on `cpu`; false if that cannot be (the CPU is offline). */
+export function pinToCpu(cpu: number): boolean {
+  const mask = Buffer.alloc(128);
+  mask[cpu >> 3] = 1 << (cpu & 7);
+  return schedSetaffinity(0, mask.length, mask) === 0;
+}
+
+/** The CPUs the kernel may ever run (/sys/devices/system/cpu/possible): it keeps one ring queue for each. */
+export function possibleCpus(): number[] {
+  return parseCpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8'));
+}
+
+/** A kernel CPU list ("0-3,8,10-11") as CPU numbers. */
+export function parseCpuList(text: string): number[] {
+  const cpus: number[] = [];
+  for (const range of text.trim().split(',')) {
+    const [first, last = first] = range.split('-').map(Number) as [number, number?];
+    if (!Number.isInteger(first) || !Number.isInteger(last)) throw new Error(`not a CPU list: ${JSON.stringify(text)}`);
+    for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
