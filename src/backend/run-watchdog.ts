@@ -2,7 +2,9 @@
 // is blocked in KVM_RUN, so another must stop it: this watchdog on the JS
 // main thread looks every few ms while runs happen, and sleeps when none
 // have for a while; the first run after that wakes it (activitySlot), so an
-// idle mount costs no CPU and a busy one no wake-up per run.
+// idle mount costs no CPU and a busy one no wake-up per run. A run it sees
+// on two looks in a row has lasted a while: its thread may then run on any
+// CPU (SharedVcpu.unpinRunner).
 import { activitySlot } from './vcpu-protocol.js';
 import type { SharedVcpu } from './shared-vcpu.js';
 
@@ -15,6 +17,8 @@ export class RunWatchdog {
   readonly activity = new SharedArrayBuffer(activitySlot.count * 4);
   private readonly slots = new Int32Array(this.activity);
   private readonly vcpus = new Set<SharedVcpu>();
+  /** the run each vcpu was in at the last look, and whether its thread is unpinned yet */
+  private readonly runsSeen = new Map<SharedVcpu, { run: number; unpinned: boolean }>();
   private started = false;
 
   add(vcpu: SharedVcpu): void {
@@ -27,6 +31,23 @@ export class RunWatchdog {
 
   delete(vcpu: SharedVcpu): void {
     this.vcpus.delete(vcpu);
+    this.runsSeen.delete(vcpu);
+  }
+
+  private look(vcpu: SharedVcpu, now: number): void {
+    const run = vcpu.runInProgress;
+    if (run === undefined) {
+      this.runsSeen.delete(vcpu);
+      return;
+    }
+    if (now >= vcpu.deadline) return vcpu.stop();
+    const seen = this.runsSeen.get(vcpu);
+    if (seen?.run !== run) {
+      this.runsSeen.set(vcpu, { run, unpinned: false });
+    } else if (!seen.unpinned) {
+      vcpu.unpinRunner();
+      seen.unpinned = true;
+    }
   }
 
   private async watch(): Promise<void> {
@@ -36,7 +57,7 @@ export class RunWatchdog {
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS).unref());
       const now = Date.now();
-      for (const vcpu of this.vcpus) if (vcpu.running && now >= vcpu.deadline) vcpu.stop();
+      for (const vcpu of this.vcpus) this.look(vcpu, now);
       if (Atomics.load(slots, activitySlot.active) > 0) lastActive = now;
       if (now - lastActive < IDLE_MS) continue;
       // Announced before the last look: a run that starts after it either

@@ -9,7 +9,7 @@
 // A run is stopped (the stop file, the run time limit, an interrupted
 // read) by setting kvm_run.immediate_exit and sending SIGUSR2 to the
 // running thread: KVM_RUN returns EINTR (how QEMU and Firecracker kick vcpus).
-import { errno, pthreadKill, pthreadSelf, SIGUSR2, SysError } from './kvm/libc.js';
+import { errno, pthreadKill, pthreadSelf, pthreadSetaffinity, SIGUSR2, SysError } from './kvm/libc.js';
 import { VcpuFd } from './kvm/vcpu.js';
 import { activitySlot, DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, type VcpuShare } from './vcpu-protocol.js';
 import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
@@ -22,6 +22,9 @@ process.on('SIGUSR2', () => {});
 
 /** This thread's pthread_t, the target of kicks while it runs a vcpu (asked once: it is a call into libc). */
 let thisThread: bigint | undefined;
+
+/** cpu_set_t with every CPU in it (the kernel keeps those that exist) */
+const EVERY_CPU = Buffer.alloc(128, 0xff);
 
 type RunResult = { kind: 'exited' } | { kind: 'stopped' } | { kind: 'failed'; errno: number };
 
@@ -60,6 +63,23 @@ export class SharedVcpu {
     // running first: a run that ends after this load has bumped the version by the next
     if (this.running) return undefined;
     return Atomics.load(this.control, slot.stateVersion);
+  }
+
+  /** A number that tells one run from the next while the vcpu runs; undefined while it is idle. */
+  get runInProgress(): number | undefined {
+    const version = Atomics.load(this.control, slot.stateVersion);
+    return this.running ? version : undefined;
+  }
+
+  /**
+   * Lets the thread in the run in progress move to any CPU. The thread that
+   * serves a run may be pinned to the CPU the request came from (FUSE over
+   * io_uring); a guest that runs for long must not be held there while
+   * other CPUs idle.
+   */
+  unpinRunner(): void {
+    const thread = Atomics.load(this.runner, 0);
+    if (thread !== 0n) pthreadSetaffinity(thread, EVERY_CPU.length, EVERY_CPU);
   }
 
   /** The last exit while the vcpu is idle; an `io in` or `mmio read` here is waiting for input. */

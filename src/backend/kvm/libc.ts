@@ -36,6 +36,7 @@ export const munmap = libc.func('int munmap(void *addr, size_t length)');
 export const strerror = libc.func('const char *strerror(int errnum)');
 export const pthreadSelf = libc.func('uint64_t pthread_self()');
 export const pthreadKill = libc.func('int pthread_kill(uint64_t thread, int sig)');
+export const pthreadSetaffinity = libc.func('int pthread_setaffinity_np(uint64_t thread, size_t size, const void *mask)');
 
 /** A failed system call, carrying errno unchanged (as rust-vmm's errno::Error). */
 export class SysError extends Error {

@@ -1,0 +1,124 @@
+// How requests reach kvmfs: FUSE over io_uring (one ring queue per CPU,
+// served by reader threads pinned to that CPU) where the kernel has it, and
+// /dev/fuse alone with --no-io-uring. The rest of the suite runs on the
+// default; here the daemon's threads and io_uring fds are looked at from
+// /proc, and /dev/fuse alone serves every kind of file.
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Mount, realModeVm } from './harness.js';
+import * as guests from './guests.js';
+
+const cpus = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
+const cpuCount = cpus.split(',').reduce((n, range) => {
+  const [first, last = first] = range.split('-').map(Number) as [number, number?];
+  return n + last - first + 1;
+}, 0);
+const uringAvailable = existsSync('/sys/module/fuse/parameters/enable_uring');
+
+/** The daemon's io_uring fds, each with its completion queue tail (how many requests its entry has received). */
+function rings(pid: number): number[] {
+  const tails: number[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    if (target !== 'anon_inode:[io_uring]') continue;
+    const tail = /CqTail:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    tails.push(Number(tail?.[1] ?? 0));
+  }
+  return tails;
+}
+
+/** How many of the daemon's own threads may run on one CPU only (not KVM's kvm-nx-lpage-recovery, which is in the task list too). */
+function pinnedThreads(pid: number): number {
+  let pinned = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    if (/^Cpus_allowed_list:\s*\d+\s*$/m.test(status) && !/^Name:\s*kvm/m.test(status)) pinned++;
+  }
+  return pinned;
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+const until = async (condition: () => boolean, ms = 3000) => {
+  for (const deadline = Date.now() + ms; !condition() && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
+  return condition();
+};
+
+describe.skipIf(!uringAvailable)('FUSE over io_uring (the default where the kernel has it)', () => {
+  let mount: Mount;
+  let pid: number;
+  beforeAll(async () => {
+    mount = await Mount.start(['--run-timeout', '0']);
+    pid = mount.daemon.pid!;
+    await realModeVm(mount, 'loop', [0xe6, 0xe9, 0xeb, 0xfc]); // out %al,$0xe9; jmp .-2
+    await realModeVm(mount, 'spin', guests.spin);
+  });
+  afterAll(async () => { await mount.stop(); });
+
+  it(`every CPU's queue (${cpus}) has two ring readers, each pinned to its CPU`, async () => {
+    expect(await until(() => rings(pid).length === 2 * cpuCount)).toBe(true);
+    if (cpuCount > 1) expect(pinnedThreads(pid)).toBe(2 * cpuCount);
+  });
+
+  it('run, regs and memory are served through the rings: 200 exits, regs and memory reads go by their completion queues', async () => {
+    const before = sum(rings(pid));
+    const out = await mount.ok(`
+      for i in $(seq 200); do head -c 64 "$M/loop/vcpu0/run" > /dev/null; done
+      head -c 64 "$M/loop/vcpu0/run"
+      grep -c . "$M/loop/vcpu0/regs"
+      dd if="$M/loop/memory" bs=4096 skip=1 count=1 status=none | head -c 4 | od -An -tx1
+    `);
+    expect(out).toMatch(/^io out port=0x00e9 size=1 count=1 data=0x00\n\d+\n e6 e9 eb fc\n$/);
+    // each read is at least one request, besides the opens, lookups and closes
+    expect(sum(rings(pid)) - before).toBeGreaterThanOrEqual(200);
+  });
+
+  it.skipIf(cpuCount < 2)('a run that lasts may move to any CPU; its reader is pinned again after it', async () => {
+    const pinned = pinnedThreads(pid);
+    const script = mount.ok(`
+      trap 'echo 1 > "$M/spin/vcpu0/stop" 2>/dev/null || true; wait' EXIT
+      cat "$M/spin/vcpu0/run" > /dev/null &
+      sleep 0.5
+    `);
+    const unpinnedWhileRunning = await until(() => pinnedThreads(pid) === pinned - 1, 450);
+    await script; // its trap stopped the run
+    expect(unpinnedWhileRunning).toBe(true);
+    expect(await until(() => pinnedThreads(pid) >= pinned)).toBe(true);
+  });
+});
+
+describe('--no-io-uring: /dev/fuse alone', () => {
+  let mount: Mount;
+  beforeAll(async () => {
+    mount = await Mount.start(['--no-io-uring', '--run-timeout', '0']);
+    await realModeVm(mount, 'loop', [0xe6, 0xe9, 0xeb, 0xfc]);
+    await realModeVm(mount, 'spin', guests.spin);
+  });
+  afterAll(async () => { await mount.stop(); });
+
+  it('has no io_uring, and no pinned thread', () => {
+    expect(rings(mount.daemon.pid!)).toEqual([]);
+    expect(pinnedThreads(mount.daemon.pid!)).toBe(0);
+  });
+
+  it('serves run, regs, memory, sregs writes and stop', async () => {
+    const out = await mount.ok(`
+      for i in $(seq 50); do head -c 64 "$M/loop/vcpu0/run" > /dev/null; done
+      head -c 64 "$M/loop/vcpu0/run"
+      echo 'rbx 0x1234' > "$M/loop/vcpu0/regs"
+      grep '^rbx' "$M/loop/vcpu0/regs"
+      printf '\\x90' | dd of="$M/loop/memory" bs=1 seek=8192 conv=notrunc status=none
+      dd if="$M/loop/memory" bs=1 skip=8192 count=1 status=none | od -An -tx1
+      cat "$M/spin/vcpu0/run" > /tmp/kvmfs-no-uring-run.$$ & reader=$!
+      sleep 0.2
+      echo 1 > "$M/spin/vcpu0/stop"
+      wait $reader
+      cat /tmp/kvmfs-no-uring-run.$$; rm /tmp/kvmfs-no-uring-run.$$
+    `);
+    expect(out).toBe('io out port=0x00e9 size=1 count=1 data=0x00\nrbx 0x0000000000001234\n 90\nintr\n');
+  });
+});
