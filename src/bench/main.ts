@@ -20,6 +20,8 @@ const RAW_SCALING_MS = 1000;
 const EXIT_LOOP = '\\xe6\\xe9\\xeb\\xfc';
 /** jmp .: never exits */
 const SPIN = '\\xeb\\xfe';
+/** Where the bench mounts a kvmfs with --no-io-uring */
+const DEV_FUSE_DIR = 'kvmfs-dev-fuse';
 
 const json = process.argv.includes('--json');
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
@@ -135,6 +137,17 @@ async function main(): Promise<void> {
   const rawExit = await repeat('exit round trip, raw KVM_RUN in-process via koffi (µs)', () => rawExitLoop(EXITS * 4));
   rows.push({ name: 'exit round trip (run read)', unit: 'µs', kvmfs: kvmfsExit, baseline: { name: 'native C floor', figure: exit.b }, ratio: exit.ratio, target: '<= 1.5x', met: exit.ratio <= 1.5 });
   rows.push({ name: 'exit round trip vs raw', unit: 'µs', kvmfs: kvmfsExit, baseline: { name: 'raw KVM_RUN (koffi)', figure: rawExit }, ratio: kvmfsExit.median / rawExit.median, target: '(informative)', met: true });
+  // The same loop on a kvmfs that reads /dev/fuse alone, as the floor does:
+  // what FUSE over io_uring is worth here (a mount of its own, stopped after).
+  const devFuseDaemon = startDaemon(join(work, DEV_FUSE_DIR), ['--run-timeout', '0', '--no-io-uring']);
+  const devFuseVm = makeVm(join(work, DEV_FUSE_DIR), 'exits', EXIT_LOOP);
+  client(tools, 'pread', `${devFuseVm}/vcpu0/run`, '500'); // warm up
+  const devFuseExit = await paired(
+    'exit round trip, kvmfs --no-io-uring (µs)', () => client(tools, 'pread', `${devFuseVm}/vcpu0/run`, String(EXITS)) / 1000,
+    'exit round trip, native C libfuse floor (µs)', () => client(tools, 'pread', `${floorDir}/run`, String(EXITS)) / 1000);
+  devFuseDaemon.kill('SIGTERM');
+  await new Promise((r) => devFuseDaemon.once('exit', r));
+  rows.push({ name: 'exit round trip, --no-io-uring (/dev/fuse alone)', unit: 'µs', kvmfs: devFuseExit.a, baseline: { name: 'native C floor', figure: devFuseExit.b }, ratio: devFuseExit.ratio, target: '(informative)', met: true });
 
   // 2. state read
   const regs = await paired(
@@ -223,7 +236,7 @@ function report(rows: Row[]): void {
 
 function cleanup(): void {
   for (const child of children) child.kill('SIGTERM');
-  for (const dir of ['kvmfs', 'floor', 'footprint']) {
+  for (const dir of ['kvmfs', DEV_FUSE_DIR, 'floor', 'footprint']) {
     try { execFileSync('umount', ['-l', join(work, dir)], { stdio: 'ignore' }); } catch { /* not mounted */ }
   }
   setTimeout(() => rmSync(work, { recursive: true, force: true }), 500).unref();

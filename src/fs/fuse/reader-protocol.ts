@@ -39,7 +39,9 @@ export type ReaderMessage =
   /** every reader but this one is busy with a run: start another */
   | { kind: 'need-reader' }
   /** the kernel ended the session (unmounted) */
-  | { kind: 'ended'; errno: number };
+  | { kind: 'ended'; errno: number }
+  /** a ring reader could not set up its io_uring entry: requests stay on /dev/fuse */
+  | { kind: 'ring-unavailable'; message: string };
 
 /** A ring reader (ring-worker.ts): one FUSE over io_uring entry on queue `qid`, on a thread pinned to CPU `qid`. */
 export interface RingReaderSetup {

@@ -24,7 +24,24 @@ const queue = new Int32Array(setup.queues, setup.qid * queueSlot.count * 4, queu
 const files = new SharedFiles(setup.openTable, setup.registrations, new Int32Array(setup.pool), port, setup.runTimeoutMs);
 const replyBox = new ReplyBox(setup.replyBox);
 pinToCpu(setup.qid);
-const entry = RingEntry.open(setup.fd, setup.qid, setup.payloadSize);
+
+/**
+ * No ring here after all (io_uring refused to this process, say): the kernel
+ * keeps sending requests to /dev/fuse until every queue has an entry, so
+ * the mount goes on without rings. Tell the session, and end this thread.
+ */
+function unavailable(why: string): never {
+  port.postMessage({ kind: 'ring-unavailable', message: why } satisfies ReaderMessage);
+  process.exit(0);
+}
+
+const entry = (() => {
+  try {
+    return RingEntry.open(setup.fd, setup.qid, setup.payloadSize);
+  } catch (error) {
+    return unavailable((error as Error).message);
+  }
+})();
 const header = new DataView(entry.header.buffer, entry.header.byteOffset, ringHeader.size);
 
 /** While `call` holds this thread, another reader of the queue should be free: if none is, ask (once until answered). */
@@ -106,6 +123,10 @@ let result = entry.register();
 while (result === NOT_INITIALIZED) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, NOT_READY_RETRY_MS);
   result = entry.register();
+}
+if (result < 0 && !sessionEnded(result)) {
+  entry.close();
+  unavailable(new RingError('FUSE_IO_URING_CMD_REGISTER', -result).message);
 }
 while (result === 0) result = entry.commitAndFetch(answer());
 entry.close();

@@ -25,7 +25,7 @@ import {
 import {
   noReaderToSpare, noRingReaderToSpare, pool, queueSlot, ReplyBox, type ReaderMessage, type ReaderSetup, type RingReaderSetup, type Registration,
 } from './reader-protocol.js';
-import { possibleCpus } from './uring.js';
+import { abandonRings, possibleCpus, ringsAllowed } from './uring.js';
 import { Listener } from './listener.js';
 
 const S_IFDIR = 0o040000;
@@ -84,6 +84,8 @@ export class FuseSession {
   /** per ring queue (by CPU), queueSlot's counts; undefined until INIT settles on FUSE over io_uring */
   private ringQueues: Int32Array | undefined;
   private ringAgreed = false;
+  /** a ring reader could not set up its entry: no more are started */
+  private ringFailed = false;
 
   constructor(private readonly fd: number, private readonly fs: KvmFs, private readonly options: SessionOptions) {
     this.poll = new BusyPoll(options.busyPollMs);
@@ -148,6 +150,7 @@ export class FuseSession {
   }
 
   private addRingReader(qid: number): void {
+    if (this.ringFailed) return;
     const queues = this.ringQueues!;
     const queue = queues.subarray(qid * queueSlot.count, (qid + 1) * queueSlot.count);
     const replyBox = ReplyBox.create(REQUEST_BUFFER_SIZE);
@@ -167,6 +170,8 @@ export class FuseSession {
           return this.fail(message.request, new FsError(message.errno, message.message), answer);
         case 'need-reader':
           return this.considerRingReader(qid, queue);
+        case 'ring-unavailable':
+          return this.ringUnavailable(message.message, queue, worker);
         case 'ended':
           return;
       }
@@ -179,6 +184,20 @@ export class FuseSession {
       if (this.ended) this.addRingReader(qid);
     });
     this.workers.push(worker);
+  }
+
+  /** Until every CPU's queue has an entry the kernel sends everything to /dev/fuse: without rings, the mount goes on there. */
+  private ringUnavailable(why: string, queue: Int32Array, worker: Worker): void {
+    Atomics.sub(queue, queueSlot.readers, 1);
+    this.workers.splice(this.workers.indexOf(worker), 1);
+    if (this.ringFailed) return;
+    this.ringFailed = true;
+    process.stderr.write(`kvmfs: FUSE over io_uring cannot be used here (${why}); requests stay on /dev/fuse\n`);
+    try {
+      abandonRings(this.fd);
+    } catch (error) {
+      process.stderr.write(`kvmfs: and the kernel could not be told so (${(error as Error).message}): requests made now may wait forever; remount with --no-io-uring\n`);
+    }
   }
 
   /**
@@ -301,7 +320,8 @@ export class FuseSession {
         const init = decodeInit(body);
         const flags = init.flags & (initFlags.ASYNC_READ | initFlags.BIG_WRITES | initFlags.MAX_PAGES);
         // The kernel offers io_uring only where it is enabled (fuse's enable_uring).
-        if (this.options.ioUring && init.flags2 & initFlags2.OVER_IO_URING) {
+        // Once agreed, the kernel holds requests until every CPU's queue has an entry: agree only if rings can be had.
+        if (this.options.ioUring && init.flags2 & initFlags2.OVER_IO_URING && ringsAllowed()) {
           this.ringAgreed = true;
           return initOut(flags | initFlags.INIT_EXT, MAX_WRITE, MAX_PAGES, initFlags2.OVER_IO_URING);
         }

@@ -79,6 +79,13 @@ export class RingError extends Error {
   }
 }
 
+/** io_uring_params asking for what FUSE rings need: 128-byte SQEs, one submitting thread, task work run only in io_uring_enter. */
+function ringParams(): Buffer {
+  const params = Buffer.alloc(PARAMS_SIZE);
+  params.writeUInt32LE(IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, 8);
+  return params;
+}
+
 function mapOrThrow(call: string, length: number, flags: number, fd: number, offset: number): bigint {
   const pointer = mmap(null, length, PROT_READ_WRITE, flags, fd, offset) as bigint;
   if (pointer === MAP_FAILED) throw new RingError(call, koffi.errno());
@@ -134,8 +141,7 @@ export class RingEntry {
 
   /** A new io_uring for one entry of queue `qid` of the FUSE connection of `fuseFd`; `payloadSize` must be at least the mount's max_write. */
   static open(fuseFd: number, qid: number, payloadSize: number): RingEntry {
-    const params = Buffer.alloc(PARAMS_SIZE);
-    params.writeUInt32LE(IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, 8);
+    const params = ringParams();
     const ringFd = Number(ioUringSetup(SYS_IO_URING_SETUP, 2, params));
     if (ringFd < 0) throw new RingError('io_uring_setup', koffi.errno());
     try {
@@ -149,6 +155,17 @@ export class RingEntry {
   /** Offers the entry to the kernel and waits for its first request: 0, or a negative errno (ENOTCONN: unmounted; EAGAIN: not initialized yet). */
   register(): number {
     return this.submitAndWait(FUSE_IO_URING_CMD_REGISTER, 0n);
+  }
+
+  /**
+   * Offers an entry the kernel must refuse (a header buffer of 0 bytes).
+   * A failed REGISTER is how the kernel learns that this server will not
+   * serve rings after all: it then sends every request to /dev/fuse again,
+   * where until every CPU's queue had an entry it would have held them.
+   */
+  registerRefused(): number {
+    new DataView(this.header.buffer, IOVEC_AT + 8, 8).setBigUint64(0, 0n, true);
+    return this.register();
   }
 
   /** Commits the reply in `header` and `payload` to request `unique`, and waits for the next request: 0, or a negative errno. */
@@ -196,6 +213,24 @@ export class RingEntry {
         if (errno !== EINTR && errno !== EAGAIN && errno !== EBUSY) throw new RingError('io_uring_enter', errno);
       }
     }
+  }
+}
+
+/** Whether this process may have an io_uring of the kind a RingEntry uses (it may be refused: kernel.io_uring_disabled, seccomp). */
+export function ringsAllowed(): boolean {
+  const ringFd = Number(ioUringSetup(SYS_IO_URING_SETUP, 2, ringParams()));
+  if (ringFd < 0) return false;
+  close(ringFd);
+  return true;
+}
+
+/** Tells the kernel that requests of the session on `fuseFd` must go to /dev/fuse: no rings will serve them. */
+export function abandonRings(fuseFd: number): void {
+  const entry = RingEntry.open(fuseFd, 0, 4096);
+  try {
+    entry.registerRefused();
+  } finally {
+    entry.close();
   }
 }
 
