@@ -78,9 +78,9 @@ function wholeRequest(payloadLength: number): Uint8Array {
   return request;
 }
 
-/** Puts the reply's header and payload length in place; the payload is already in entry.payload. */
-function setReply(unique: bigint, error: number, payloadLength: number): void {
-  writeOutHeader(entry.header, unique, error, OUT_HEADER_SIZE + payloadLength);
+/** Puts a success reply's header and payload length in place; the payload is already in entry.payload. */
+function setReply(unique: bigint, payloadLength: number): void {
+  writeOutHeader(entry.header, unique, 0, OUT_HEADER_SIZE + payloadLength);
   header.setUint32(ringHeader.payloadSize, payloadLength, true);
 }
 
@@ -105,7 +105,7 @@ function answer(): bigint {
     try {
       const count = files.serve({ opcode: request.opcode, unique: request.unique, io, data: entry.payload.subarray(0, payloadLength) }, entry.payload, aroundRun);
       if (count !== undefined) {
-        setReply(request.unique, 0, count);
+        setReply(request.unique, count);
         return request.unique;
       }
     } catch (error) {

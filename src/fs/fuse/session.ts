@@ -1,10 +1,13 @@
 // The FUSE session on the JS main thread: it answers every request the
 // reader threads pass it (lookups, attributes, directories, opens, and the
-// reads and writes they do not serve themselves) by calling KvmFs, and
-// writes the reply itself, on the channel clone of the reader that read
-// the request, so a passed request costs one thread hand-off, not two. At
-// OPEN of a shared file (run, regs, memory) it gives the file a slot in the
-// OpenTable, whose handle tells the readers to serve its reads themselves.
+// reads and writes they do not serve themselves) by calling KvmFs. A
+// /dev/fuse reader's request is answered here, on that reader's clone of
+// the channel (one thread hand-off); a ring reader's answer goes back to
+// the reader, whose io_uring alone can commit it. At OPEN of a shared file
+// (run, regs, memory) it gives the file a slot in the OpenTable, whose
+// handle tells the readers to serve its reads themselves. It starts the
+// readers: /dev/fuse ones at once, and, if INIT settles on FUSE over
+// io_uring, ring ones for every CPU.
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { errno, FsError, toFsError } from '../errors.js';
@@ -112,9 +115,9 @@ export class FuseSession {
     };
     Atomics.add(this.pool, pool.readers, 1);
     const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup });
+    const answer: Answer = (bytes) => writeReply(channel, bytes);
     worker.on('message', (message: ReaderMessage) => {
       this.poll.touch();
-      const answer: Answer = (bytes) => writeReply(channel, bytes);
       if (message instanceof Uint8Array) return this.serve(message, answer);
       switch (message.kind) {
         case 'failed':
