@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import koffi from 'koffi';
 
 const require = createRequire(import.meta.url);
@@ -21,19 +21,42 @@ export function loadBundledLibfuse(): void {
 
 const FUSE_ENABLE_URING = '/sys/module/fuse/parameters/enable_uring';
 
+/** The fuse module's FUSE over io_uring switch: not there (kernel before 6.14, or built without it), on, or off (and whether this process may turn it on). */
+export function fuseUringSwitch(): 'missing' | 'on' | 'off' | 'off, ours to turn on' {
+  let value: string;
+  try {
+    value = readFileSync(FUSE_ENABLE_URING, 'utf8').trim();
+  } catch {
+    return 'missing';
+  }
+  if (value === 'Y') return 'on';
+  try {
+    accessSync(FUSE_ENABLE_URING, constants.W_OK);
+    return 'off, ours to turn on';
+  } catch {
+    return 'off';
+  }
+}
+
 /**
- * Whether FUSE over io_uring can be used: the fuse module has it (Linux
- * 6.14+, CONFIG_FUSE_IO_URING) and it is enabled, by kvmfs if need be (as
- * root). The switch is the module's, for every FUSE mount made after; a
- * server that does not ask for io_uring at INIT is not affected.
+ * Whether FUSE over io_uring can be used: the fuse module has it and it is
+ * enabled, by kvmfs if need be (as root). The switch is the module's, for
+ * every FUSE mount made after; a server that does not ask for io_uring at
+ * INIT is not affected.
  */
 export function enableFuseUring(): boolean {
-  try {
-    if (readFileSync(FUSE_ENABLE_URING, 'utf8').trim() === 'Y') return true;
-    writeFileSync(FUSE_ENABLE_URING, 'Y');
-    return true;
-  } catch {
-    return false; // no such module parameter, or not root: /dev/fuse serves alone
+  switch (fuseUringSwitch()) {
+    case 'on':
+      return true;
+    case 'off, ours to turn on':
+      try {
+        writeFileSync(FUSE_ENABLE_URING, 'Y');
+        return true;
+      } catch {
+        return false;
+      }
+    default:
+      return false; // /dev/fuse serves alone
   }
 }
 

@@ -38,7 +38,7 @@ describe('the CLI', () => {
     expect(lines.length).toBeGreaterThanOrEqual(4);
     for (const line of lines) expect(line).toMatch(/^ok {4}\S[^:]*: .+$/);
     const checks = lines.map((line) => line.slice(6, line.indexOf(': ')));
-    expect(checks).toEqual(expect.arrayContaining(['/dev/kvm', '/dev/fuse', 'libfuse']));
+    expect(checks).toEqual(expect.arrayContaining(['/dev/kvm', '/dev/fuse', 'libfuse', 'FUSE over io_uring']));
     expect(new Set(checks).size).toBe(checks.length);
     expect(result.stdout).toMatch(/API version 12/);
   });
