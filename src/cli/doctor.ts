@@ -1,7 +1,7 @@
 // `kvmfs doctor`: can kvmfs run here? One line per check, with the fix.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { bundledLibfusePath, fuseUringSwitch, loadBundledLibfuse } from './platform.js';
-import { ringsAllowed } from '../fs/fuse/uring.js';
+import { whyNoRings } from '../fs/fuse/uring.js';
 import { Kvm } from '../backend/kvm/system.js';
 import { KVM_API_VERSION } from '../backend/kvm/abi.js';
 
@@ -55,7 +55,8 @@ const checks: Check[] = [
       const state = fuseUringSwitch();
       if (state === 'missing') return `not in this kernel (Linux 6.14+ built with CONFIG_FUSE_IO_URING): ${without}`;
       if (state === 'off') return `fuse's enable_uring is off and only root may turn it on: ${without}`;
-      if (!ringsAllowed()) return `io_uring is refused to this process (kernel.io_uring_disabled, seccomp): ${without}`;
+      const why = whyNoRings();
+      if (why) return `${why}: ${without}`;
       return state === 'on' ? 'enabled: a ring queue per CPU' : "available: kvmfs mount turns on fuse's enable_uring";
     },
   },

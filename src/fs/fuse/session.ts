@@ -28,7 +28,7 @@ import {
 import {
   noReaderToSpare, noRingReaderToSpare, pool, queueSlot, ReplyBox, type ReaderMessage, type ReaderSetup, type RingReaderSetup, type Registration,
 } from './reader-protocol.js';
-import { abandonRings, possibleCpus, ringsAllowed } from './uring.js';
+import { abandonRings, possibleCpus, whyNoRings } from './uring.js';
 import { Listener } from './listener.js';
 
 const S_IFDIR = 0o040000;
@@ -44,8 +44,13 @@ const MAX_PAGES = 256;
 const MAX_WRITE = MAX_PAGES * 4096;
 /** A request is a header, an op's fixed part and at most MAX_WRITE bytes of data. */
 const REQUEST_BUFFER_SIZE = MAX_WRITE + 4096;
-/** Ring readers each CPU's queue starts with: one to serve, one free while the first is held by a run. */
-const RING_READERS_PER_QUEUE = 2;
+/**
+ * Ring readers each CPU's queue starts with. A queue whose readers all stay
+ * held (a run that lasts) gets another after RING_HOLD_GRACE_MS, so a queue
+ * where guests run long soon has one free; one each keeps the thread count
+ * (and memory) down on CPUs where nothing runs long.
+ */
+const RING_READERS_PER_QUEUE = 1;
 /** How long every reader of a ring queue may stay held before it gets another. */
 const RING_HOLD_GRACE_MS = 20;
 
@@ -208,11 +213,16 @@ export class FuseSession {
    * exit loop's runs) end and free their entry for the next request within
    * microseconds; a queue is stuck only if no hold ends for a while, and
    * only then does it get another reader (each is a thread and its heap).
+   * Until the queue has a reader to spare, it is looked at again every
+   * RING_HOLD_GRACE_MS (readers do not ask again meanwhile).
    */
   private considerRingReader(qid: number, queue: Int32Array): void {
     const released = Atomics.load(queue, queueSlot.released);
     setTimeout(() => {
-      if (noRingReaderToSpare(queue) && Atomics.load(queue, queueSlot.released) === released) this.addRingReader(qid);
+      if (noRingReaderToSpare(queue)) {
+        if (Atomics.load(queue, queueSlot.released) !== released) return this.considerRingReader(qid, queue);
+        this.addRingReader(qid);
+      }
       Atomics.store(queue, queueSlot.asked, 0);
     }, RING_HOLD_GRACE_MS);
   }
@@ -324,7 +334,7 @@ export class FuseSession {
         const flags = init.flags & (initFlags.ASYNC_READ | initFlags.BIG_WRITES | initFlags.MAX_PAGES);
         // The kernel offers io_uring only where it is enabled (fuse's enable_uring).
         // Once agreed, the kernel holds requests until every CPU's queue has an entry: agree only if rings can be had.
-        if (this.options.ioUring && init.flags2 & initFlags2.OVER_IO_URING && ringsAllowed()) {
+        if (this.options.ioUring && init.flags2 & initFlags2.OVER_IO_URING && whyNoRings() === undefined) {
           this.ringAgreed = true;
           return initOut(flags | initFlags.INIT_EXT, MAX_WRITE, MAX_PAGES, initFlags2.OVER_IO_URING);
         }

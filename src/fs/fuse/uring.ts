@@ -216,8 +216,23 @@ export class RingEntry {
   }
 }
 
+/**
+ * Rings are served by a reader thread per possible CPU (each a Node worker,
+ * about 11 MiB); past this many CPUs that costs more memory than the time
+ * it saves is worth, and /dev/fuse serves alone.
+ */
+export const MAX_RING_CPUS = 16;
+
+/** Why this process should not take requests through FUSE over io_uring; undefined if it can. */
+export function whyNoRings(): string | undefined {
+  const cpus = possibleCpus().length;
+  if (cpus > MAX_RING_CPUS) return `${cpus} possible CPUs, and kvmfs serves rings on at most ${MAX_RING_CPUS} (a reader thread per CPU)`;
+  if (!ringsAllowed()) return 'io_uring is refused to this process (kernel.io_uring_disabled, seccomp)';
+  return undefined;
+}
+
 /** Whether this process may have an io_uring of the kind a RingEntry uses (it may be refused: kernel.io_uring_disabled, seccomp). */
-export function ringsAllowed(): boolean {
+function ringsAllowed(): boolean {
   const ringFd = Number(ioUringSetup(SYS_IO_URING_SETUP, 2, ringParams()));
   if (ringFd < 0) return false;
   close(ringFd);
