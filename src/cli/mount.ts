@@ -57,7 +57,7 @@ export async function mount(args: MountArguments): Promise<void> {
   // Before the mount: the kernel offers io_uring at INIT only if enabled then.
   const ioUring = args.ioUring && enableFuseUring();
   const fd = mountChannel(bundledLibfusePath(), args.mountPoint, mountOptions(args.allowOther));
-  const session = new FuseSession(fd, fs, { debug: args.debug, busyPollMs: args.busyPollMs, readers: READERS, runTimeoutMs: args.runTimeoutMs, ioUring });
+  const session = new FuseSession(fd, fs, { debug: args.debug, busyPollMs: args.busyPollMs, readers: READERS, runTimeoutMs: args.runTimeoutMs, ioUring, mountPoint: args.mountPoint });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -59,6 +59,8 @@ export interface RingReaderSetup {
   /** the ReplyBox the main thread answers this reader's passed requests in */
   replyBox: SharedArrayBuffer;
   registrations: Registration[];
+  /** for a reader started because its queue was stuck: the mount point, to stat from its CPU once it is registered (RingEntry.register) */
+  poke?: string;
 }
 
 /**

@@ -119,10 +119,10 @@ function answer(): bigint {
   return request.unique;
 }
 
-let result = entry.register();
+let result = entry.register(setup.poke);
 while (result === NOT_INITIALIZED) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, NOT_READY_RETRY_MS);
-  result = entry.register();
+  result = entry.register(setup.poke);
 }
 if (result < 0 && !sessionEnded(result)) {
   entry.close();

@@ -45,12 +45,12 @@ const MAX_WRITE = MAX_PAGES * 4096;
 /** A request is a header, an op's fixed part and at most MAX_WRITE bytes of data. */
 const REQUEST_BUFFER_SIZE = MAX_WRITE + 4096;
 /**
- * Ring readers each CPU's queue starts with. A queue whose readers all stay
- * held (a run that lasts) gets another after RING_HOLD_GRACE_MS, so a queue
- * where guests run long soon has one free; one each keeps the thread count
- * (and memory) down on CPUs where nothing runs long.
+ * Ring readers each CPU's queue starts with: one to serve, one free while
+ * the first is held by a run. (A reader started later takes only requests
+ * made after it: the kernel hands a request that is already waiting for an
+ * entry only to an entry that commits a reply.)
  */
-const RING_READERS_PER_QUEUE = 1;
+const RING_READERS_PER_QUEUE = 2;
 /** How long every reader of a ring queue may stay held before it gets another. */
 const RING_HOLD_GRACE_MS = 20;
 
@@ -64,6 +64,8 @@ export interface SessionOptions {
   runTimeoutMs: number;
   /** take requests through FUSE over io_uring when the kernel offers it at INIT */
   ioUring: boolean;
+  /** where the session is mounted: a reader started for a stuck ring queue stats it (RingEntry.register) */
+  mountPoint: string;
 }
 
 /** Where the reply to one request goes: the /dev/fuse clone it was read from, or the ring reader that passed it. */
@@ -119,14 +121,8 @@ export class FuseSession {
       openTable: this.openTable.buffer, pool: this.pool.buffer as SharedArrayBuffer, registrations: [...this.registrations.values()],
     };
     Atomics.add(this.pool, pool.readers, 1);
-    const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup });
-    const answer: Answer = (bytes) => writeReply(channel, bytes);
-    worker.on('message', (message: ReaderMessage) => {
-      this.poll.touch();
-      if (message instanceof Uint8Array) return this.serve(message, answer);
+    return this.startReader('./reader-worker.js', setup, (bytes) => writeReply(channel, bytes), (message) => {
       switch (message.kind) {
-        case 'failed':
-          return this.fail(message.request, new FsError(message.errno, message.message), answer);
         case 'need-reader':
           if (noReaderToSpare(this.pool)) this.addReader();
           return;
@@ -136,15 +132,37 @@ export class FuseSession {
           end?.();
           return;
         }
+        case 'ring-unavailable':
+          return;
       }
-    });
-    // A reader that dies (a bug) must not leave the mount with none: start another.
-    worker.once('error', (error) => {
+    }, (error) => {
+      // A reader that dies (a bug) must not leave the mount with none: start another.
       process.stderr.write(`kvmfs: a reader thread failed (${error.message}); starting another\n`);
       Atomics.sub(this.pool, pool.readers, 1);
       this.listener.release(id);
-      this.workers.splice(this.workers.indexOf(worker), 1);
       if (this.ended) this.addReader();
+    });
+  }
+
+  /**
+   * Starts a reader thread. The requests it passes are answered through
+   * `answer`, and the ones it failed are recorded and answered so too;
+   * `on` takes everything else it says. `failed` runs if the thread dies.
+   */
+  private startReader(
+    script: string, setup: ReaderSetup | RingReaderSetup, answer: Answer,
+    on: (message: Exclude<ReaderMessage, Uint8Array | { kind: 'failed' }>) => void, failed: (error: Error) => void,
+  ): Worker {
+    const worker = new Worker(new URL(script, import.meta.url), { workerData: setup });
+    worker.on('message', (message: ReaderMessage) => {
+      this.poll.touch();
+      if (message instanceof Uint8Array) return this.serve(message, answer);
+      if (message.kind === 'failed') return this.fail(message.request, new FsError(message.errno, message.message), answer);
+      return on(message);
+    });
+    worker.once('error', (error) => {
+      this.workers.splice(this.workers.indexOf(worker), 1);
+      failed(error);
     });
     this.workers.push(worker);
     return worker;
@@ -157,7 +175,8 @@ export class FuseSession {
     for (const cpu of cpus) for (let n = 0; n < RING_READERS_PER_QUEUE; n++) this.addRingReader(cpu);
   }
 
-  private addRingReader(qid: number): void {
+  /** `unstick`: the queue has requests waiting for an entry, which a new entry alone does not get. */
+  private addRingReader(qid: number, unstick = false): void {
     if (this.ringFailed) return;
     const queues = this.ringQueues!;
     const queue = queues.subarray(qid * queueSlot.count, (qid + 1) * queueSlot.count);
@@ -165,17 +184,11 @@ export class FuseSession {
     const setup: RingReaderSetup = {
       fd: this.fd, qid, payloadSize: MAX_WRITE, runTimeoutMs: this.options.runTimeoutMs, openTable: this.openTable.buffer,
       pool: this.pool.buffer as SharedArrayBuffer, queues: queues.buffer as SharedArrayBuffer, replyBox: replyBox.buffer,
-      registrations: [...this.registrations.values()],
+      registrations: [...this.registrations.values()], poke: unstick ? this.options.mountPoint : undefined,
     };
     Atomics.add(queue, queueSlot.readers, 1);
-    const worker = new Worker(new URL('./ring-worker.js', import.meta.url), { workerData: setup });
-    const answer: Answer = (bytes) => replyBox.deliver(bytes);
-    worker.on('message', (message: ReaderMessage) => {
-      this.poll.touch();
-      if (message instanceof Uint8Array) return this.serve(message, answer);
+    const worker = this.startReader('./ring-worker.js', setup, (bytes) => replyBox.deliver(bytes), (message) => {
       switch (message.kind) {
-        case 'failed':
-          return this.fail(message.request, new FsError(message.errno, message.message), answer);
         case 'need-reader':
           return this.considerRingReader(qid, queue);
         case 'ring-unavailable':
@@ -183,15 +196,12 @@ export class FuseSession {
         case 'ended':
           return;
       }
-    });
-    // A queue left with no reader would hang every request made on its CPU.
-    worker.once('error', (error) => {
+    }, (error) => {
+      // A queue left with no reader would hang every request made on its CPU.
       process.stderr.write(`kvmfs: a ring reader thread failed (${error.message}); starting another\n`);
       Atomics.sub(queue, queueSlot.readers, 1);
-      this.workers.splice(this.workers.indexOf(worker), 1);
       if (this.ended) this.addRingReader(qid);
     });
-    this.workers.push(worker);
   }
 
   /** Until every CPU's queue has an entry the kernel sends everything to /dev/fuse: without rings, the mount goes on there. */
@@ -221,7 +231,7 @@ export class FuseSession {
     setTimeout(() => {
       if (noRingReaderToSpare(queue)) {
         if (Atomics.load(queue, queueSlot.released) !== released) return this.considerRingReader(qid, queue);
-        this.addRingReader(qid);
+        this.addRingReader(qid, true);
       }
       Atomics.store(queue, queueSlot.asked, 0);
     }, RING_HOLD_GRACE_MS);

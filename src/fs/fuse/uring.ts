@@ -20,9 +20,11 @@ import koffi from 'koffi';
 const libc = koffi.load('libc.so.6');
 const SYS_IO_URING_SETUP = 425;
 const SYS_IO_URING_ENTER = 426;
+const SYS_IO_URING_REGISTER = 427;
 // syscall(2) is variadic: one fixed-arity declaration per use
 const ioUringSetup = libc.func('long syscall(long nr, uint32_t entries, _Inout_ void *params)');
 const ioUringEnter = libc.func('long syscall(long nr, int fd, uint32_t toSubmit, uint32_t minComplete, uint32_t flags, void *sig, size_t sigSize)');
+const ioUringRegister = libc.func('long syscall(long nr, int fd, uint32_t opcode, const void *arg, uint32_t count)');
 const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
 const munmap = libc.func('int munmap(void *addr, size_t length)');
 const close = libc.func('int close(int fd)');
@@ -40,6 +42,14 @@ const IORING_FEAT_SINGLE_MMAP = 1 << 0;
 const IORING_OFF_SQES = 0x10000000;
 const IORING_ENTER_GETEVENTS = 1;
 const IORING_OP_URING_CMD = 46;
+const IORING_OP_STATX = 21;
+const IORING_REGISTER_IOWQ_AFF = 17;
+const AT_FDCWD = -100;
+const AT_STATX_FORCE_SYNC = 0x2000;
+const STATX_BASIC_STATS = 0x7ff;
+/** user_data of the entry's commands, and of a poke's statx */
+const ENTRY_COMMAND = 1n;
+const POKE = 2n;
 const SQE_SIZE = 128;
 const CQE_SIZE = 16;
 /** struct io_uring_params: 40 bytes, then io_sqring_offsets and io_cqring_offsets (40 each) */
@@ -69,8 +79,11 @@ export const ringHeader = {
   payloadSize: 256 + 16,
   size: 288,
 } as const;
-/** Where the two iovecs (header, payload) a REGISTER points at live, in the header's page */
+/** Where the two iovecs (header, payload) a REGISTER points at live, in the header's page; then a poke's path and its statx buffer */
 const IOVEC_AT = 512;
+const POKE_PATH_AT = 1024;
+const POKE_PATH_MAX = 2048;
+const STATX_AT = 3072;
 const HEADER_MAPPING = 4096;
 
 export class RingError extends Error {
@@ -108,6 +121,7 @@ export class RingEntry {
   private readonly cqes: DataView;
   private readonly mappings: [bigint, number][] = [];
   private readonly iovecs: bigint;
+  private readonly headerPointer: bigint;
 
   private constructor(private readonly ringFd: number, private readonly fuseFd: number, private readonly qid: number, params: DataView, payloadSize: number) {
     const u32 = (at: number) => params.getUint32(at, true);
@@ -137,6 +151,7 @@ export class RingEntry {
     iovecs.setBigUint64(16, payloadPointer, true);
     iovecs.setBigUint64(24, BigInt(payloadSize), true);
     this.iovecs = headerPointer + BigInt(IOVEC_AT);
+    this.headerPointer = headerPointer;
   }
 
   /** A new io_uring for one entry of queue `qid` of the FUSE connection of `fuseFd`; `payloadSize` must be at least the mount's max_write. */
@@ -152,9 +167,18 @@ export class RingEntry {
     }
   }
 
-  /** Offers the entry to the kernel and waits for its first request: 0, or a negative errno (ENOTCONN: unmounted; EAGAIN: not initialized yet). */
-  register(): number {
-    return this.submitAndWait(FUSE_IO_URING_CMD_REGISTER, 0n);
+  /**
+   * Offers the entry to the kernel and waits for its first request: 0, or a
+   * negative errno (ENOTCONN: unmounted; EAGAIN: not initialized yet).
+   *
+   * With `poke`, a path on the mount, it also stats that path from this
+   * entry's CPU (an io-wq worker bound there). The kernel gives an entry
+   * that registers only requests made after it; one that waited for an
+   * entry before is handed out only when an entry of its queue commits a
+   * reply. The stat is such a request, and its reply such a commit.
+   */
+  register(poke?: string): number {
+    return this.submitAndWait(FUSE_IO_URING_CMD_REGISTER, 0n, poke);
   }
 
   /**
@@ -184,27 +208,58 @@ export class RingEntry {
     return pointer;
   }
 
-  private submitAndWait(command: number, commitId: bigint): number {
+  /** Queues a statx of `path` (AT_STATX_FORCE_SYNC: a GETATTR for FUSE), run by an io-wq worker bound to this entry's CPU. */
+  private queuePoke(path: string): void {
+    const bytes = Buffer.from(`${path}\0`);
+    if (bytes.length > POKE_PATH_MAX) return;
+    new Uint8Array(this.header.buffer).set(bytes, POKE_PATH_AT);
+    const mask = Buffer.alloc(128);
+    mask[this.qid >> 3] = 1 << (this.qid & 7);
+    ioUringRegister(SYS_IO_URING_REGISTER, this.ringFd, IORING_REGISTER_IOWQ_AFF, mask, mask.length); // without it, the stat runs on some CPU: no harm
+    const at = this.nextSqe();
+    const sqe = this.sqes;
+    sqe.setUint8(at, IORING_OP_STATX);
+    sqe.setInt32(at + 4, AT_FDCWD, true);
+    sqe.setBigUint64(at + 8, this.headerPointer + BigInt(STATX_AT), true); // the struct statx to fill
+    sqe.setBigUint64(at + 16, this.headerPointer + BigInt(POKE_PATH_AT), true);
+    sqe.setUint32(at + 24, STATX_BASIC_STATS, true);
+    sqe.setUint32(at + 28, AT_STATX_FORCE_SYNC, true);
+    sqe.setBigUint64(at + 32, POKE, true);
+    Atomics.store(this.ring, this.sq.tail, this.ring[this.sq.tail]! + 1);
+  }
+
+  /** The offset of the next free SQE, zeroed. */
+  private nextSqe(): number {
+    const at = (this.ring[this.sq.tail]! & this.sq.mask) * SQE_SIZE;
+    for (let offset = 0; offset < SQE_SIZE; offset += 8) this.sqes.setBigUint64(at + offset, 0n, true);
+    return at;
+  }
+
+  private submitAndWait(command: number, commitId: bigint, poke?: string): number {
     const { ring, sq, cq } = this;
     const tail = ring[sq.tail]!;
-    const at = (tail & sq.mask) * SQE_SIZE;
+    const at = this.nextSqe();
     const sqe = this.sqes;
-    for (let offset = 0; offset < SQE_SIZE; offset += 8) sqe.setBigUint64(at + offset, 0n, true);
     sqe.setUint8(at, IORING_OP_URING_CMD);
     sqe.setInt32(at + 4, this.fuseFd, true);
     sqe.setUint32(at + 8, command, true); // cmd_op
     sqe.setBigUint64(at + 16, this.iovecs, true); // addr: iovec[2], read by REGISTER
     sqe.setUint32(at + 24, 2, true); // len: two iovecs
+    sqe.setBigUint64(at + 32, ENTRY_COMMAND, true);
     // struct fuse_uring_cmd_req, in the SQE's command area: flags, commit_id, qid
     sqe.setBigUint64(at + 56, commitId, true);
     sqe.setUint16(at + 64, this.qid, true);
     Atomics.store(ring, sq.tail, tail + 1);
+    if (poke !== undefined) this.queuePoke(poke); // after the REGISTER: submitted in order
     for (;;) {
       const head = ring[cq.head]!;
       if (head !== Atomics.load(ring, cq.tail)) {
-        const result = this.cqes.getInt32(cq.cqes + (head & cq.mask) * CQE_SIZE + 8, true);
+        const cqe = cq.cqes + (head & cq.mask) * CQE_SIZE;
+        const result = this.cqes.getInt32(cqe + 8, true);
+        const userData = this.cqes.getBigUint64(cqe, true);
         Atomics.store(ring, cq.head, head + 1);
-        return result;
+        if (userData === ENTRY_COMMAND) return result;
+        continue; // a poke's stat, done
       }
       const unsubmitted = (ring[sq.tail]! - Atomics.load(ring, sq.head)) >>> 0;
       if (Number(ioUringEnter(SYS_IO_URING_ENTER, this.ringFd, unsubmitted, 1, IORING_ENTER_GETEVENTS, null, 0)) < 0) {
