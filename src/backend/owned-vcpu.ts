@@ -1,7 +1,7 @@
 // A vcpu's fd and kvm_run mapping, owned by the JS main thread: created
 // with KVM_CREATE_VCPU, and closed once no thread uses them any more.
 // What the vcpu does is in SharedVcpu, which any thread may attach to.
-import { CONTROL_BYTES, slot, type VcpuShare } from './vcpu-protocol.js';
+import { newControlBlock, slot, type VcpuShare } from './vcpu-protocol.js';
 import { SharedVcpu } from './shared-vcpu.js';
 import type { VmFd } from './kvm/vm.js';
 import type { VcpuFd } from './kvm/vcpu.js';
@@ -19,7 +19,7 @@ export class OwnedVcpu {
     const fd = vm.createVcpu(id);
     const share: VcpuShare = {
       id, fd: fd.fd, kvmRunPointer: fd.kvmRunPointer, mmapSize: vm.vcpuMmapSize,
-      control: new SharedArrayBuffer(CONTROL_BYTES), activity,
+      control: newControlBlock(), activity,
     };
     return new OwnedVcpu(new SharedVcpu(share), fd);
   }

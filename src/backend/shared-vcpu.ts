@@ -117,6 +117,7 @@ export class SharedVcpu {
         return result.kind === 'stopped' ? { kind: 'intr' } : this.fd.kvmRun.readExit();
       } finally {
         Atomics.add(control, slot.stateVersion, 1);
+        this.deadlineSlot[0] = Infinity; // until the next run sets its own (newControlBlock)
         Atomics.store(this.runner, 0, 0n);
         Atomics.sub(this.activity, activitySlot.active, 1);
         Atomics.store(control, slot.lastRun, last);

@@ -40,6 +40,17 @@ export const CONTROL_BYTES = DEADLINE_OFFSET + 8;
 export const lastRun = { none: 0, exited: 1, stopped: 2 } as const;
 
 /**
+ * A vcpu's control block, idle. Its deadline is Infinity whenever no run
+ * has set one: the run watchdog reads it as soon as it sees a run claimed,
+ * which may be a moment before that run writes its own.
+ */
+export function newControlBlock(): SharedArrayBuffer {
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  new Float64Array(control, DEADLINE_OFFSET, 1)[0] = Infinity;
+  return control;
+}
+
+/**
  * Int32 slots shared by every vcpu of the process and the run watchdog:
  * runs in progress, whether the watchdog is awake, and its wake-up counter.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONTROL_BYTES, DEADLINE_OFFSET, RUNNER_OFFSET, slot } from '../../../src/backend/vcpu-protocol.js';
+import { CONTROL_BYTES, DEADLINE_OFFSET, newControlBlock, RUNNER_OFFSET, slot } from '../../../src/backend/vcpu-protocol.js';
 
 describe('vcpu control block layout', () => {
   it('the Int32 slots are distinct and below count', () => {
@@ -18,5 +18,12 @@ describe('vcpu control block layout', () => {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     expect(() => new BigInt64Array(control, RUNNER_OFFSET, 1)).not.toThrow();
     expect(() => new Float64Array(control, DEADLINE_OFFSET, 1)).not.toThrow();
+  });
+
+  it('a new control block is idle, with no deadline (Infinity): the watchdog may look before a run writes its own', () => {
+    const control = newControlBlock();
+    expect(control.byteLength).toBe(CONTROL_BYTES);
+    expect(new Float64Array(control, DEADLINE_OFFSET, 1)[0]).toBe(Infinity);
+    expect(Array.from(new Int32Array(control, 0, slot.count))).toEqual(Array(slot.count).fill(0));
   });
 });
