@@ -2,7 +2,7 @@
 // only through child processes running real shell tools (the test process
 // never touches the mount itself, like a user at a shell).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,11 +57,38 @@ export class Mount {
     while (Date.now() < deadline) {
       if (daemon.exitCode !== null) throw new Error(`kvmfs exited ${daemon.exitCode}: ${mount.log}`);
       const probe = await sh(dir, 'cat "$M/api_version"', { timeoutMs: 2000 }).catch(() => undefined);
-      if (probe?.stdout === '12\n') return mount;
+      if (probe?.stdout === '12\n') {
+        await mount.settled();
+        return mount;
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     daemon.kill('SIGKILL');
     throw new Error(`kvmfs did not come up: ${mount.log}`);
+  }
+
+  /**
+   * Waits (up to 2 s) until the daemon's threads and fds stop changing: it
+   * answers before all its reader threads are up (the ring readers start
+   * after INIT), and tests that count threads or fds need it whole.
+   */
+  async settled(): Promise<void> {
+    const pid = this.daemon.pid!;
+    const shape = () => {
+      try {
+        return `${readdirSync(`/proc/${pid}/task`).length}/${readdirSync(`/proc/${pid}/fd`).length}`;
+      } catch {
+        return 'gone';
+      }
+    };
+    let last = shape();
+    let steady = 0;
+    for (let i = 0; i < 40 && steady < 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const now = shape();
+      steady = now === last ? steady + 1 : 0;
+      last = now;
+    }
   }
 
   sh(script: string, options?: { timeoutMs?: number; encoding?: 'utf8' | 'latin1' }): Promise<ShellResult> {

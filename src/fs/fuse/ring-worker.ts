@@ -44,10 +44,15 @@ const entry = (() => {
 })();
 const header = new DataView(entry.header.buffer, entry.header.byteOffset, ringHeader.size);
 
-/** While `call` holds this thread, another reader of the queue should be free: if none is, ask (once until answered). */
-function held<T>(call: () => T): T {
+/**
+ * Counts this thread as held while `call` runs. A run may hold it for as
+ * long as the guest runs: if it leaves no reader of the queue free, ask the
+ * session for another (once until answered). A request passed to the main
+ * thread ends by itself, soon, so it never asks.
+ */
+function held<T>(call: () => T, mayLast: boolean): T {
   Atomics.add(queue, queueSlot.busy, 1);
-  if (noRingReaderToSpare(queue) && Atomics.compareExchange(queue, queueSlot.asked, 0, 1) === 0) {
+  if (mayLast && noRingReaderToSpare(queue) && Atomics.compareExchange(queue, queueSlot.asked, 0, 1) === 0) {
     port.postMessage({ kind: 'need-reader' } satisfies ReaderMessage);
   }
   try {
@@ -61,7 +66,7 @@ function held<T>(call: () => T): T {
 function aroundRun<T>(run: () => T): T {
   const started = performance.now();
   try {
-    return held(run);
+    return held(run, true);
   } finally {
     if (performance.now() - started > LONG_RUN_MS) pinToCpu(setup.qid);
   }
@@ -89,7 +94,7 @@ function passOn(message: ReaderMessage): void {
   const reply = held(() => {
     port.postMessage(message);
     return replyBox.take();
-  });
+  }, false);
   entry.header.set(reply.subarray(0, OUT_HEADER_SIZE), ringHeader.inOut);
   entry.payload.set(reply.subarray(OUT_HEADER_SIZE));
   header.setUint32(ringHeader.payloadSize, reply.length - OUT_HEADER_SIZE, true);

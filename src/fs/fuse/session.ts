@@ -219,10 +219,11 @@ export class FuseSession {
   }
 
   /**
-   * A reader of ring queue `qid` found every other one held. Short holds (an
-   * exit loop's runs) end and free their entry for the next request within
-   * microseconds; a queue is stuck only if no hold ends for a while, and
-   * only then does it get another reader (each is a thread and its heap).
+   * A reader of ring queue `qid` started a run with every other one held.
+   * Short holds (an exit loop's runs, requests passed to this thread) end
+   * and free their entry for the next request soon; a queue is stuck only if
+   * no hold ends for a while, and only then does it get another reader (each
+   * is a thread and its heap).
    * Until the queue has a reader to spare, it is looked at again every
    * RING_HOLD_GRACE_MS (readers do not ask again meanwhile).
    */
