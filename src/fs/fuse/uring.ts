@@ -276,7 +276,7 @@ export class RingEntry {
  * about 11 MiB); past this many CPUs that costs more memory than the time
  * it saves is worth, and /dev/fuse serves alone.
  */
-export const MAX_RING_CPUS = 16;
+const MAX_RING_CPUS = 16;
 
 /** Why this process should not take requests through FUSE over io_uring; undefined if it can. */
 export function whyNoRings(): string | undefined {
