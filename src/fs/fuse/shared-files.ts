@@ -12,7 +12,7 @@ import { renderRegs } from '../format/regs.js';
 import { SharedVcpu } from '../../backend/shared-vcpu.js';
 import { GuestMemoryView } from '../../backend/guest-memory.js';
 
-/** A READ or WRITE, as the reader decoded it from wherever it came. */
+/** A READ or WRITE (isIo: the reader checks before it decodes), as the reader decoded it from wherever it came. */
 export interface IoRequest {
   opcode: number;
   unique: bigint;
@@ -53,14 +53,14 @@ export class SharedFiles {
   }
 
   /**
-   * Serves `request` if it is a read or write of a slot's file: returns the
+   * Serves `request` if it is on a slot's file: returns the
    * reply payload's length, written to `payload`; undefined to pass the
    * request to the main thread. A failure (KVM's errno, EBUSY for a second
    * reader of `run`) is thrown, for the main thread to record and answer.
    */
   serve(request: IoRequest, payload: Uint8Array, aroundRun: AroundRun): number | undefined {
     const { io } = request;
-    if (io.fh < SLOT_HANDLE_BASE || !isIo(request.opcode)) return undefined;
+    if (io.fh < SLOT_HANDLE_BASE) return undefined;
     const slot = io.fh - SLOT_HANDLE_BASE;
     const kind = this.table.kind(slot);
     const key = this.table.key(slot);

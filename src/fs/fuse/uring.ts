@@ -213,8 +213,7 @@ export class RingEntry {
     const bytes = Buffer.from(`${path}\0`);
     if (bytes.length > POKE_PATH_MAX) return;
     new Uint8Array(this.header.buffer).set(bytes, POKE_PATH_AT);
-    const mask = Buffer.alloc(128);
-    mask[this.qid >> 3] = 1 << (this.qid & 7);
+    const mask = cpuMask(this.qid);
     ioUringRegister(SYS_IO_URING_REGISTER, this.ringFd, IORING_REGISTER_IOWQ_AFF, mask, mask.length); // without it, the stat runs on some CPU: no harm
     const at = this.nextSqe();
     const sqe = this.sqes;
@@ -225,19 +224,23 @@ export class RingEntry {
     sqe.setUint32(at + 24, STATX_BASIC_STATS, true);
     sqe.setUint32(at + 28, AT_STATX_FORCE_SYNC, true);
     sqe.setBigUint64(at + 32, POKE, true);
-    Atomics.store(this.ring, this.sq.tail, this.ring[this.sq.tail]! + 1);
+    this.queueSqe();
   }
 
-  /** The offset of the next free SQE, zeroed. */
+  /** The offset of the next free SQE, zeroed, to fill and then queue (queueSqe). */
   private nextSqe(): number {
     const at = (this.ring[this.sq.tail]! & this.sq.mask) * SQE_SIZE;
     for (let offset = 0; offset < SQE_SIZE; offset += 8) this.sqes.setBigUint64(at + offset, 0n, true);
     return at;
   }
 
+  /** Hands the SQE filled at nextSqe() to the kernel's side of the ring (submitted by the next io_uring_enter). */
+  private queueSqe(): void {
+    Atomics.store(this.ring, this.sq.tail, this.ring[this.sq.tail]! + 1);
+  }
+
   private submitAndWait(command: number, commitId: bigint, poke?: string): number {
     const { ring, sq, cq } = this;
-    const tail = ring[sq.tail]!;
     const at = this.nextSqe();
     const sqe = this.sqes;
     sqe.setUint8(at, IORING_OP_URING_CMD);
@@ -249,7 +252,7 @@ export class RingEntry {
     // struct fuse_uring_cmd_req, in the SQE's command area: flags, commit_id, qid
     sqe.setBigUint64(at + 56, commitId, true);
     sqe.setUint16(at + 64, this.qid, true);
-    Atomics.store(ring, sq.tail, tail + 1);
+    this.queueSqe();
     if (poke !== undefined) this.queuePoke(poke); // after the REGISTER: submitted in order
     for (;;) {
       const head = ring[cq.head]!;
@@ -306,9 +309,15 @@ export function abandonRings(fuseFd: number): void {
 
 /** Keeps the calling thread on `cpu`; false if that cannot be (the CPU is offline). */
 export function pinToCpu(cpu: number): boolean {
+  const mask = cpuMask(cpu);
+  return schedSetaffinity(0, mask.length, mask) === 0;
+}
+
+/** A cpu_set_t holding `cpu` alone. */
+function cpuMask(cpu: number): Buffer {
   const mask = Buffer.alloc(128);
   mask[cpu >> 3] = 1 << (cpu & 7);
-  return schedSetaffinity(0, mask.length, mask) === 0;
+  return mask;
 }
 
 /** The CPUs the kernel may ever run (/sys/devices/system/cpu/possible): it keeps one ring queue for each. */
