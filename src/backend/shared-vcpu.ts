@@ -134,32 +134,30 @@ export class SharedVcpu {
   }
 
   getRegs(): Regs {
-    return this.paused(() => this.fd.getRegs());
+    return this.paused((fd) => fd.getRegs());
   }
 
   getSregs(): Sregs {
-    return this.paused(() => this.fd.getSregs());
+    return this.paused((fd) => fd.getSregs());
   }
 
   /** State writes fail at once with EBUSY while the vcpu runs. */
   setRegs(regs: Regs): void {
-    this.idle('KVM_SET_REGS', () => this.fd.setRegs(regs));
-    Atomics.add(this.control, slot.stateVersion, 1);
+    this.idle('KVM_SET_REGS', (fd) => fd.setRegs(regs));
   }
 
   setSregs(sregs: Sregs): void {
-    this.idle('KVM_SET_SREGS', () => this.fd.setSregs(sregs));
-    Atomics.add(this.control, slot.stateVersion, 1);
+    this.idle('KVM_SET_SREGS', (fd) => fd.setSregs(sregs));
   }
 
   /** KVM_INTERRUPT; a running vcpu is paused for it, as for a snapshot. */
   interrupt(vector: number): void {
-    this.paused(() => this.fd.interrupt(vector));
+    this.paused((fd) => fd.interrupt(vector));
   }
 
   /** Input for the `io in` / `mmio read` in lastExit, delivered by the next run. */
   supplyInput(exit: VcpuExit, input: ExitInput): void {
-    this.idle('KVM_RUN', () => this.fd.kvmRun.writeInput(exit, input));
+    this.idle('KVM_RUN', (fd) => fd.kvmRun.writeInput(exit, input));
   }
 
   /** KVM_RUN until a real exit, pausing whenever kicked for another thread's ioctl. */
@@ -204,24 +202,35 @@ export class SharedVcpu {
     }
   }
 
-  /** An ioctl with the vcpu paused: a running vcpu is kicked out of KVM_RUN and waits until `call` returns. */
-  private paused<T>(call: () => T): T {
+  /**
+   * An ioctl with the vcpu paused: a running vcpu is kicked out of KVM_RUN
+   * and waits until `call` returns. Reads of vcpu state go through here.
+   */
+  paused<T>(call: (fd: VcpuFd) => T): T {
     return this.use(() => {
       Atomics.add(this.control, slot.direct, 1);
       try {
         if (this.running) this.kick();
-        return call();
+        return call(this.fd);
       } finally {
         if (Atomics.sub(this.control, slot.direct, 1) === 1) Atomics.notify(this.control, slot.direct);
       }
     });
   }
 
-  /** An ioctl only an idle vcpu takes. */
-  private idle<T>(name: string, call: () => T): T {
-    return this.paused(() => {
+  /**
+   * An ioctl only an idle vcpu takes (EBUSY, named `name`, while it runs):
+   * state writes go through here. The state version moves on, since a write
+   * may change what KVM_GET_REGS returns.
+   */
+  idle<T>(name: string, call: (fd: VcpuFd) => T): T {
+    return this.paused((fd) => {
       if (this.running) throw new SysError(name, EBUSY);
-      return call();
+      try {
+        return call(fd);
+      } finally {
+        Atomics.add(this.control, slot.stateVersion, 1);
+      }
     });
   }
 

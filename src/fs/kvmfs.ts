@@ -222,7 +222,7 @@ export class KvmFs {
       throw new FsError(errno.ENOSPC, `cannot create ${quote(name)}: the mount's --max-vcpus (${this.options.maxVcpus}) is reached`);
     }
     const vcpu = await vmNode.vm.createVcpu(Number(match[1]));
-    vmNode.vcpus.set(name, new VcpuNode(vcpu, attributes(directoryMode, vmNode.attr), this.options.runTimeoutMs));
+    vmNode.vcpus.set(name, new VcpuNode(vcpu, vmNode.vm, attributes(directoryMode, vmNode.attr), this.options.runTimeoutMs));
   }
 
   private memoryLeft(): number {

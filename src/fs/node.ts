@@ -4,6 +4,7 @@
 // default_permissions).
 import type { MemoryShare } from '../backend/guest-memory.js';
 import type { VcpuShare } from '../backend/vcpu-protocol.js';
+import type { Hypervisor, SharedVcpu, VirtualMachine } from '../backend/hypervisor.js';
 
 export interface Attributes {
   mode: number; // permission bits only
@@ -57,3 +58,20 @@ export function attributes(mode: number, owner: { uid: number; gid: number }): A
   const now = new Date();
   return { mode, uid: owner.uid, gid: owner.gid, ctime: now, mtime: now };
 }
+
+/** Permission bits of the tree's files and directories. */
+export const modes = {
+  readOnly: 0o444,
+  ownerRead: 0o400,
+  ownerReadWrite: 0o600,
+  ownerWrite: 0o200,
+  ownerDirectory: 0o700,
+} as const;
+
+/** A directory's files, by name. */
+export type FileEntries = Array<[string, PseudoFile]>;
+
+/** What the files of one directory are made from; `file` gives a new file's attributes. */
+export interface RootContext { hypervisor: Hypervisor; file: (mode: number) => Attributes }
+export interface VmContext { vm: VirtualMachine; file: (mode: number) => Attributes }
+export interface VcpuContext { vcpu: SharedVcpu; vm: VirtualMachine; file: (mode: number) => Attributes }

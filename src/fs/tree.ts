@@ -1,18 +1,19 @@
 // The directory tree: the top level, one VmNode per VM, one VcpuNode per
 // vcpu, each holding its files' handlers. Pure bookkeeping; kvmfs.ts does
 // the operations.
-import { attributes, type Attributes, type PseudoFile } from './node.js';
+import { attributes, modes, type Attributes, type PseudoFile } from './node.js';
 import { ErrorLog } from './files/last-error.js';
 import { apiVersionFile, capabilitiesFile } from './files/system.js';
+import { systemStateFiles } from './files/system-state.js';
 import { dirtyLogFile, memoryFile } from './files/vm.js';
+import { vmControllerFiles, vcpuControllerFiles } from './files/controllers.js';
+import { consoleFiles } from './files/console.js';
 import { interruptFile, regsFile, runFile, sregsFile, stopFile } from './files/vcpu.js';
+import { vcpuStateFiles } from './files/vcpu-state.js';
+import { debugFiles } from './files/debug.js';
 import type { Hypervisor, SharedVcpu, VirtualMachine } from '../backend/hypervisor.js';
 
-const READ_ONLY = 0o444;
-const OWNER_READ = 0o400;
-const OWNER_READ_WRITE = 0o600;
-const OWNER_WRITE = 0o200;
-const OWNER_DIRECTORY = 0o700;
+const { readOnly: READ_ONLY, ownerRead: OWNER_READ, ownerReadWrite: OWNER_READ_WRITE, ownerWrite: OWNER_WRITE, ownerDirectory: OWNER_DIRECTORY } = modes;
 
 export interface MountOptions {
   /** --run-timeout: a run longer than this returns `intr`; 0 = no limit */
@@ -28,14 +29,18 @@ export interface MountOptions {
 export class VcpuNode {
   readonly files: Map<string, PseudoFile>;
 
-  constructor(readonly vcpu: SharedVcpu, readonly attr: Attributes, runTimeoutMs: number) {
+  constructor(readonly vcpu: SharedVcpu, vm: VirtualMachine, readonly attr: Attributes, runTimeoutMs: number) {
     const file = (mode: number) => attributes(mode, attr);
+    const context = { vcpu, vm, file };
     this.files = new Map<string, PseudoFile>([
       ['regs', regsFile(vcpu, file(OWNER_READ_WRITE))],
       ['sregs', sregsFile(vcpu, file(OWNER_READ_WRITE))],
       ['run', runFile(vcpu, file(OWNER_READ_WRITE), runTimeoutMs)],
       ['interrupt', interruptFile(vcpu, file(OWNER_WRITE))],
       ['stop', stopFile(vcpu, file(OWNER_WRITE))],
+      ...vcpuStateFiles(context),
+      ...vcpuControllerFiles(context),
+      ...debugFiles(context),
     ]);
   }
 }
@@ -51,6 +56,8 @@ export class VmNode {
       ['memory', memoryFile(vm, file(OWNER_READ_WRITE), memoryLeft)],
       ['dirty_log', dirtyLogFile(vm, file(OWNER_READ))],
       ['last_error', this.errors.file(file(OWNER_READ))],
+      ...vmControllerFiles({ vm, file }),
+      ...consoleFiles({ vm, file }),
     ]);
   }
 }
@@ -66,6 +73,7 @@ export class RootNode {
       ['api_version', apiVersionFile(hypervisor, file(READ_ONLY))],
       ['capabilities', capabilitiesFile(hypervisor, file(READ_ONLY))],
       ['last_error', this.errors.file(file(OWNER_READ))],
+      ...systemStateFiles({ hypervisor, file }),
     ]);
   }
 }
