@@ -4,10 +4,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
-import koffi from 'koffi';
+import { koffi, lastErrno, MNT_DETACH, umount2 } from '../sys/libc.js';
 
 const require = createRequire(import.meta.url);
-const MNT_DETACH = 2;
 
 /** fuse-native's own libfuse.so.2, so no system libfuse package is needed. */
 export function bundledLibfusePath(): string {
@@ -66,8 +65,6 @@ export function isMounted(mountPoint: string): boolean {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === escaped);
 }
 
-let umount2: ((target: string, flags: number) => number) | undefined;
-
 /**
  * Detaches the mount (also a stale one whose daemon died: "Transport
  * endpoint is not connected"). As root this is umount2(MNT_DETACH); other
@@ -75,9 +72,8 @@ let umount2: ((target: string, flags: number) => number) | undefined;
  */
 export function unmount(mountPoint: string): void {
   if (process.getuid?.() === 0) {
-    umount2 ??= koffi.load('libc.so.6').func('int umount2(const char *target, int flags)');
     if (umount2(mountPoint, MNT_DETACH) === 0) return;
-    const code = koffi.errno();
+    const code = lastErrno();
     const reasons: Record<number, string> = { 2: 'no such directory', 22: 'is not a mount point', 16: 'is busy', 1: 'not permitted' };
     throw new Error(`${mountPoint} ${reasons[code] ?? `cannot be unmounted (errno ${code})`}`);
   }
