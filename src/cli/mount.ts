@@ -5,6 +5,7 @@ import { Hypervisor } from '../backend/hypervisor.js';
 import { KvmFs } from '../fs/kvmfs.js';
 import { mountChannel } from '../fs/fuse/kernel-mount.js';
 import { FuseSession } from '../fs/fuse/session.js';
+import { offThreadModule } from '../fs/files/off-thread.js';
 import type { MountOptions } from '../fs/tree.js';
 
 export interface MountArguments extends MountOptions {
@@ -57,7 +58,7 @@ export async function mount(args: MountArguments): Promise<void> {
   // Before the mount: the kernel offers io_uring at INIT only if enabled then.
   const ioUring = args.ioUring && enableFuseUring();
   const fd = mountChannel(bundledLibfusePath(), args.mountPoint, mountOptions(args.allowOther));
-  const session = new FuseSession(fd, fs, { debug: args.debug, busyPollMs: args.busyPollMs, readers: READERS, runTimeoutMs: args.runTimeoutMs, ioUring, mountPoint: args.mountPoint });
+  const session = new FuseSession(fd, fs, { debug: args.debug, busyPollMs: args.busyPollMs, readers: READERS, ioUring, mountPoint: args.mountPoint, offThreadModule });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

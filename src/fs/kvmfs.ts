@@ -3,7 +3,7 @@
 // (fuse/session.ts) turns what is thrown into an errno; failures are also
 // written, as one line, to the last_error file of the VM they concern.
 import { errno, FsError, toFsError } from './errors.js';
-import { attributes, type Attributes, type OffThread, type PseudoFile } from './node.js';
+import { attributes, type Attributes, type OffThread, type PseudoFile, type Stat } from './node.js';
 import { LocalSnapshot, readOpenFile, writeOpenFile } from './open-file.js';
 import { directoryMode, resolve, RootNode, splitPath, VcpuNode, VmNode, type MountOptions, type Resolved } from './tree.js';
 import { quote } from './format/errors.js';
@@ -17,16 +17,7 @@ const O_WRONLY = 1;
 const NAME_MAX = 255;
 const VCPU_NAME = /^vcpu(0|[1-9][0-9]*)$/;
 
-export interface Stat {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-}
+export type { Stat };
 
 interface OpenFile {
   file: PseudoFile;
@@ -100,9 +91,11 @@ export class KvmFs {
     this.openFiles.delete(handle);
   }
 
-  /** Where a reader thread may serve the open file itself (node.ts, OffThread). */
-  offThreadOf(handle: number): OffThread | undefined {
-    return this.openFile(handle).file.offThread;
+  /** How a reader thread may serve the open file itself (node.ts, OffThread); `required` for a read that may last. */
+  offThreadOf(handle: number): { offThread: OffThread; required: boolean } | undefined {
+    const { file } = this.openFile(handle);
+    if (!file.offThread) return undefined;
+    return { offThread: file.offThread, required: file.kind === 'snapshot' && file.interrupt !== undefined };
   }
 
   /** The caller of a read that may last was interrupted (FUSE_INTERRUPT): end it early. */

@@ -12,6 +12,18 @@ export interface Attributes {
   mtime: Date;
 }
 
+/** What stat(2) shows of a file or directory. */
+export interface Stat {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  atime: Date;
+  mtime: Date;
+  ctime: Date;
+}
+
 /**
  * A file a FUSE reader thread may serve itself, with no hand-off to the
  * main thread: its reads, and a block file's writes. The file says so here,

@@ -7,7 +7,7 @@ import {
   errno, fcntl, F_SETFL, ioctlWith, lastErrno, O_CLOEXEC, O_NONBLOCK, O_RDWR, open as openFile, poll, read as readFd, SysError, write as writeFd,
 } from '../../sys/libc.js';
 
-const ioctlClone = ioctlWith('_In_ uint32_t *session');
+const ioctlClone = ioctlWith('_In_ uint32_t *');
 /** _IOR(229, 0, uint32_t): a new /dev/fuse fd that reads and answers requests of an existing session */
 const FUSE_DEV_IOC_CLONE = 0x8004e500;
 /**
