@@ -1,6 +1,6 @@
 // `kvmfs mount`: the foreground daemon.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { bundledLibfusePath, enableFuseUring, isMounted, unmount } from './platform.js';
+import { bundledLibfusePath, enableFuseUring, isMounted, mountedType, unmount } from './platform.js';
 import { Hypervisor } from '../backend/hypervisor.js';
 import { KvmFs } from '../fs/kvmfs.js';
 import { mountChannel } from '../fs/fuse/kernel-mount.js';
@@ -46,6 +46,9 @@ function clearStaleMount(mountPoint: string): void {
 /** The mount point is created if missing; libfuse refuses a non-empty one with a cryptic message. */
 function prepareMountPoint(mountPoint: string): void {
   clearStaleMount(mountPoint);
+  if (isMounted(mountPoint)) {
+    throw new Error(`${mountPoint} is already mounted${mountedType(mountPoint) === 'fuse.kvmfs' ? ' (a kvmfs daemon serves it)' : ''}: unmount it first (kvmfs umount ${mountPoint}) or mount on another directory`);
+  }
   if (existsSync(mountPoint) && !statSync(mountPoint).isDirectory()) throw new Error(`${mountPoint} is not a directory`);
   mkdirSync(mountPoint, { recursive: true });
   if (readdirSync(mountPoint).length > 0) throw new Error(`${mountPoint} is not empty: mount kvmfs on an empty directory`);

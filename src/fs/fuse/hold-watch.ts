@@ -7,14 +7,13 @@
 // once the read ends.
 import { Activity } from '../../sys/activity.js';
 import { pthreadSetaffinity } from '../../sys/libc.js';
+import { EVERY_CPU } from './cpus.js';
 
 /** Ring readers watched: beyond this many, a reader's long reads stay on its CPU. */
 export const WATCHED_READERS = 256;
 const LOOK_MS = 10;
 const IDLE_MS = 1000;
 const ACTIVITY_BYTES = 16;
-/** cpu_set_t with every CPU in it (the kernel keeps those that exist) */
-const EVERY_CPU = Buffer.alloc(128, 0xff);
 
 export class HoldWatch {
   private readonly activity: Activity;

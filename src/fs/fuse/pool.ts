@@ -12,7 +12,8 @@ import { Listener } from './listener.js';
 import {
   groupCounts, holdSlot, noReaderToSpare, ReplyBox, sessionSlot, type ReaderMessage, type ReaderSetup, type Registration, type TransportSetup,
 } from './reader-protocol.js';
-import { abandonRings, possibleCpus } from './uring.js';
+import { abandonRings } from './uring.js';
+import { possibleCpus } from './cpus.js';
 
 /** Where the reply to one request goes: the /dev/fuse clone it was read from, or the ring reader that passed it. */
 export type Answer = (reply: Uint8Array) => void;

@@ -14,11 +14,11 @@
 // fuse_uring_req_header) and a payload buffer. Like channel.ts, this is
 // binding code: it and kernel-mount.ts are the only code under src/fs that
 // calls into native code.
-import { readFileSync } from 'node:fs';
 import {
   close, errno, koffi, lastErrno, MAP_ANONYMOUS, MAP_FAILED, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, mmap, munmap, PROT_READ, PROT_WRITE,
-  schedSetaffinity, syscallWith, SysError,
+  syscallWith, SysError,
 } from '../../sys/libc.js';
+import { cpuMask, possibleCpus } from './cpus.js';
 
 const SYS_IO_URING_SETUP = 425;
 const SYS_IO_URING_ENTER = 426;
@@ -294,33 +294,4 @@ export function abandonRings(fuseFd: number): void {
   } finally {
     entry.close();
   }
-}
-
-/** Keeps the calling thread on `cpu`; false if that cannot be (the CPU is offline). */
-export function pinToCpu(cpu: number): boolean {
-  const mask = cpuMask(cpu);
-  return schedSetaffinity(0, mask.length, mask) === 0;
-}
-
-/** A cpu_set_t holding `cpu` alone. */
-function cpuMask(cpu: number): Buffer {
-  const mask = Buffer.alloc(128);
-  mask[cpu >> 3] = 1 << (cpu & 7);
-  return mask;
-}
-
-/** The CPUs the kernel may ever run (/sys/devices/system/cpu/possible): it keeps one ring queue for each. */
-export function possibleCpus(): number[] {
-  return parseCpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8'));
-}
-
-/** A kernel CPU list ("0-3,8,10-11") as CPU numbers. */
-export function parseCpuList(text: string): number[] {
-  const cpus: number[] = [];
-  for (const range of text.trim().split(',')) {
-    const [first, last = first] = range.split('-').map(Number) as [number, number?];
-    if (!Number.isInteger(first) || !Number.isInteger(last)) throw new Error(`not a CPU list: ${JSON.stringify(text)}`);
-    for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
-  }
-  return cpus;
 }
