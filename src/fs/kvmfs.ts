@@ -105,7 +105,7 @@ export class KvmFs {
   }
 
   /** An operation on `path` that failed elsewhere (on a reader thread): recorded in last_error like any other. */
-  recordFailure(path: string, failure: FsError): void {
+  recordFailure(path: string, failure: { message: string }): void {
     this.recordError(path, failure);
   }
 
@@ -241,7 +241,7 @@ export class KvmFs {
   }
 
   /** `vcpu0/regs: line 1: unknown register "rpi"` into the VM's last_error (or the top-level one). */
-  private recordError(path: string, error: FsError): void {
+  private recordError(path: string, error: { message: string }): void {
     const [first, ...rest] = splitPath(path);
     const vm = first === undefined ? undefined : this.root.vms.get(first);
     if (vm && rest.length > 0) vm.errors.record(`${rest.join('/')}: ${error.message}`);
