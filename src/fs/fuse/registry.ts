@@ -41,7 +41,7 @@ export class Registry {
     const registered = this.register(offThread);
     const slot = this.table.allocate(registered.key);
     if (slot === undefined) {
-      if (required) throw new FsError(errno.ENFILE, 'too many open files served by reader threads in this mount (run, regs, memory)');
+      if (required) throw new FsError(errno.ENFILE, 'too many open files served by reader threads in this mount');
       return handle;
     }
     this.slotHandles.set(slot, handle);
