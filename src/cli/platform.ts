@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { koffi, lastErrno, MNT_DETACH, umount2 } from '../sys/libc.js';
 import { bundledLibfusePath } from '../sys/libfuse.js';
+import { mountInfo } from '../sys/mountinfo.js';
 
 const require = createRequire(import.meta.url);
 
@@ -57,21 +58,14 @@ export function enableFuseUring(): boolean {
   }
 }
 
-/** The mountinfo line of the topmost mount at `mountPoint`, read without touching the mount itself. */
-function mountInfo(mountPoint: string): string | undefined {
-  const escaped = mountPoint.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.split(' ')[4] === escaped).pop();
-}
-
-/** Whether `mountPoint` is in this process's mount table. */
+/** Whether `mountPoint` is in this process's mount table (read without touching the mount itself). */
 export function isMounted(mountPoint: string): boolean {
   return mountInfo(mountPoint) !== undefined;
 }
 
 /** The file system type mounted at `mountPoint` ("fuse.kvmfs" for a kvmfs daemon's), if any. */
 export function mountedType(mountPoint: string): string | undefined {
-  const line = mountInfo(mountPoint);
-  return line?.split(' - ')[1]?.split(' ')[0];
+  return mountInfo(mountPoint)?.fsType;
 }
 
 /**

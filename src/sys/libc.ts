@@ -53,6 +53,7 @@ export const pthreadKill = libc.func('int pthread_kill(uint64_t thread, int sig)
 export const pthreadSetaffinity = libc.func('int pthread_setaffinity_np(uint64_t thread, size_t size, const void *mask)');
 export const schedSetaffinity = libc.func('int sched_setaffinity(int pid, size_t size, const void *mask)');
 export const umount2 = libc.func('int umount2(const char *target, int flags)');
+export const mount = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)');
 
 /**
  * An error that carries an errno: a failed system call (`new SysError('KVM_RUN', EBUSY)`,
