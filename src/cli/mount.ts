@@ -19,6 +19,9 @@ export interface MountArguments extends MountOptions {
 
 /** Reader threads waiting on the channel at once. */
 const READERS = 2;
+/** At shutdown, how long VM teardown and the reader threads' leaving may take (the daemon exits within 1 s). */
+const VM_TEARDOWN_MS = 500;
+const READERS_GONE_MS = 600;
 
 /**
  * default_permissions: the kernel checks mode bits (chown/chmod per VM
@@ -68,15 +71,18 @@ export async function mount(args: MountArguments): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`kvmfs: ${signal}: destroying VMs and unmounting ${args.mountPoint}\n`);
+    // First end every request in flight and let every reader thread go:
+    // the process must never wait on a thread blocked in a FUSE call.
+    const closed = session.close(READERS_GONE_MS);
     try {
       if (isMounted(args.mountPoint)) unmount(args.mountPoint);
     } catch (error) {
       process.stderr.write(`kvmfs: ${(error as Error).message}\n`);
     }
     // VM teardown waits for runs to end; never let it hold the exit up.
-    await Promise.race([fs.destroyAll(), new Promise((resolve) => setTimeout(resolve, 500))]);
-    // Let the answers of the runs just stopped (`intr`) reach their readers.
-    setTimeout(() => process.exit(0), 20);
+    await Promise.race([fs.destroyAll(), new Promise((resolve) => setTimeout(resolve, VM_TEARDOWN_MS))]);
+    await closed;
+    process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -41,7 +41,7 @@ export class ChannelTransport implements Transport {
   next(): FuseRequest | undefined {
     const { id, fd } = this.setup;
     if (this.ended) return undefined;
-    if (!this.listener.holds(id)) this.listener.awaitTurn(id, fd);
+    if (!this.listener.holds(id) && !this.listener.awaitTurn(id, fd)) return undefined; // closed
     try {
       this.length = readRequest(fd, this.request, READ_POLL_NS);
     } catch {

@@ -15,7 +15,7 @@ const FUSE_DEV_IOC_CLONE = 0x8004e500;
  * read); ENOENT: a reply's request is gone (interrupted and forgotten by the
  * kernel); ENODEV (thrown): the mount was unmounted.
  */
-const { EINTR, EAGAIN, ENOENT } = errno;
+const { EINTR, EAGAIN, ENOENT, ENODEV } = errno;
 
 /** A clone of session fd `fd`: requests read from it are answered on it. */
 export function cloneChannel(fd: number): number {
@@ -75,12 +75,12 @@ export function pollChannel(fd: number): boolean {
   return poll(pollRecord, 1, 0) !== 0; // -1 too: let the caller's read see what is wrong
 }
 
-/** Writes one whole reply. A reply to a request the kernel dropped (ENOENT) is not an error. */
+/** Writes one whole reply. A reply to a request the kernel dropped (ENOENT), or after the session ended (ENODEV), is not an error. */
 export function writeReply(fd: number, reply: Uint8Array): void {
   for (;;) {
     if (Number(writeFd(fd, reply, reply.length)) >= 0) return;
     const errno = lastErrno();
-    if (errno === ENOENT) return;
+    if (errno === ENOENT || errno === ENODEV) return; // ENODEV: the session is over, its requests with it
     if (errno !== EINTR) throw new SysError('write', errno);
   }
 }

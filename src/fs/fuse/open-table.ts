@@ -68,6 +68,15 @@ export class OpenTable {
     return undefined;
   }
 
+  /** The slots with a read in progress that may last. */
+  blockedSlots(): number[] {
+    const slots: number[] = [];
+    for (let slot = 0; slot < SLOTS; slot++) {
+      if (Atomics.load(this.fields, slot * FIELDS + field.blockedUnique) !== 0 && this.key(slot) !== 0) slots.push(slot);
+    }
+    return slots;
+  }
+
   /** The snapshot store of `slot`, for readOpenFile. */
   snapshot(slot: number): SnapshotStore {
     return {

@@ -5,6 +5,7 @@
 // reader that dies (a bug) is replaced. Requests readers pass come to the
 // session through `handlers`, with where their answer goes.
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { cloneChannel, writeReply } from './channel.js';
 import { HoldWatch, WATCHED_READERS } from './hold-watch.js';
@@ -13,6 +14,8 @@ import {
   groupCounts, holdSlot, noReaderToSpare, ReplyBox, sessionSlot, type ReaderMessage, type ReaderSetup, type Registration, type TransportSetup,
 } from './reader-protocol.js';
 import { abandonRings } from './uring.js';
+import { abortConnection } from './kernel-mount.js';
+import { OUT_HEADER_SIZE } from './protocol.js';
 import { possibleCpus } from './cpus.js';
 
 /** Where the reply to one request goes: the /dev/fuse clone it was read from, or the ring reader that passed it. */
@@ -57,6 +60,8 @@ export class ReaderPool {
   private readonly listener = new Listener(this.session, sessionSlot.listener);
   private readonly counts = new SharedArrayBuffer((2 + Math.max(...possibleCpus())) * holdSlot.count * 4);
   private readonly holdWatch = new HoldWatch();
+  /** where each ring reader waits for the main thread's answers */
+  private readonly replyBoxes: ReplyBox[] = [];
   private nextChannelId = 1;
   private nextWatchIndex = 0;
   private running = true;
@@ -98,6 +103,7 @@ export class ReaderPool {
   private addRingReader(qid: number, unstick = false): void {
     if (this.ringFailed) return;
     const replyBox = ReplyBox.create(this.options.bufferSize);
+    this.replyBoxes.push(replyBox);
     const watchIndex = this.nextWatchIndex < WATCHED_READERS ? this.nextWatchIndex++ : -1;
     this.addReader(1 + qid, {
       kind: 'ring', fd: this.options.fd, qid, payloadSize: this.options.maxWrite, replyBox: replyBox.buffer,
@@ -136,6 +142,10 @@ export class ReaderPool {
           return this.ringUnavailable(message.message);
       }
     });
+    worker.once('exit', () => {
+      const at = this.workers.indexOf(worker);
+      if (at >= 0) this.workers.splice(at, 1);
+    });
     worker.once('error', (error) => {
       // A group left with no reader would hang every request it should take.
       process.stderr.write(`kvmfs: a reader thread failed (${error.message}); starting another\n`);
@@ -148,7 +158,28 @@ export class ReaderPool {
 
   private forget(worker: Worker, counts: Int32Array): void {
     Atomics.sub(counts, holdSlot.readers, 1);
-    this.workers.splice(this.workers.indexOf(worker), 1);
+    const at = this.workers.indexOf(worker);
+    if (at >= 0) this.workers.splice(at, 1);
+  }
+
+  /**
+   * Ends every reader thread without waiting on the kernel: FUSE connection
+   * `connection` is aborted (blocked reads of /dev/fuse and ring commands
+   * return), readers waiting for a turn are let go, and ring readers waiting
+   * for an answer get an empty one. Resolves once every reader has left, or
+   * after `waitMs` (a reader left then is terminated: the process must never
+   * wait on a thread blocked in a FUSE call).
+   */
+  async close(connection: number | undefined, waitMs: number): Promise<void> {
+    this.running = false;
+    this.listener.close();
+    if (connection !== undefined && !abortConnection(connection)) {
+      process.stderr.write('kvmfs: the FUSE connection could not be aborted (fusectl); readers blocked in it may stay\n');
+    }
+    for (const box of this.replyBoxes) box.deliver(new Uint8Array(OUT_HEADER_SIZE));
+    const left = Promise.all(this.workers.map((worker) => once(worker, 'exit')));
+    await Promise.race([left, sleep(waitMs)]);
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
   /**

@@ -66,6 +66,11 @@ export class Registry {
     this.forgetIfGone(registered);
   }
 
+  /** The file system's handles of the open files with a read in progress that may last. */
+  blockedHandles(): number[] {
+    return this.table.blockedSlots().map((slot) => this.handleOf(SLOT_HANDLE_BASE + slot));
+  }
+
   /** After an RMDIR: drops every key whose object went with it. */
   sweep(): void {
     for (const registered of [...this.byKey.values()]) this.forgetIfGone(registered);

@@ -17,6 +17,7 @@ import { decodeWhole, initFlags, initFlags2, opcodeName, type FuseRequest, type 
 import { Registry } from './registry.js';
 import { initOut, reply } from './replies.js';
 import { whyNoRings } from './uring.js';
+import { connectionOf } from './kernel-mount.js';
 
 /** The largest read or write request: 256 pages, so a 1 MiB dd block is one request. */
 const MAX_PAGES = 256;
@@ -46,6 +47,8 @@ export class FuseSession {
   private readonly dispatch: Dispatch;
   private ended: (() => void) | undefined;
   private ringAgreed = false;
+  /** the kernel's number of this session's connection (fusectl), once mounted */
+  private connection: number | undefined;
   private ringStarted = false;
 
   constructor(fd: number, private readonly fs: Filesystem, private readonly options: SessionOptions) {
@@ -68,7 +71,19 @@ export class FuseSession {
   /** Starts the reader threads; resolves once they all run. `onEnd` runs once the kernel ends the session (unmounted). */
   async start(onEnd: () => void): Promise<void> {
     this.ended = onEnd;
+    this.connection = connectionOf(this.options.mountPoint);
     await this.pool.start();
+  }
+
+  /**
+   * Ends the session now (the daemon is going): every read that may last is
+   * interrupted, the kernel's connection is aborted, so every request in
+   * flight fails (ECONNABORTED) and every reader's blocking call returns.
+   * Resolves once every reader thread has left, or after `waitMs`.
+   */
+  async close(waitMs: number): Promise<void> {
+    for (const handle of this.registry.blockedHandles()) this.fs.interrupt(handle);
+    await this.pool.close(this.connection, waitMs);
   }
 
   /** A request a reader passed; with `failure`, one it served that failed: recorded in last_error, then answered with its errno. */
