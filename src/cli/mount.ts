@@ -17,6 +17,8 @@ export interface MountArguments extends MountOptions {
   ioUring: boolean;
 }
 
+/** The type a kvmfs mount has in the mount table (fsname and subtype below). */
+const KVMFS_TYPE = 'fuse.kvmfs';
 /** Reader threads waiting on the channel at once. */
 const READERS = 2;
 /** At shutdown, how long VM teardown and the reader threads' leaving may take (the daemon exits within 1 s). */
@@ -49,8 +51,9 @@ function clearStaleMount(mountPoint: string): void {
 /** The mount point is created if missing; libfuse refuses a non-empty one with a cryptic message. */
 function prepareMountPoint(mountPoint: string): void {
   clearStaleMount(mountPoint);
-  if (isMounted(mountPoint)) {
-    throw new Error(`${mountPoint} is already mounted${mountedType(mountPoint) === 'fuse.kvmfs' ? ' (a kvmfs daemon serves it)' : ''}: unmount it first (kvmfs umount ${mountPoint}) or mount on another directory`);
+  // (any other file system mounted there is an ordinary directory to mount on: empty or not, below)
+  if (mountedType(mountPoint) === KVMFS_TYPE) {
+    throw new Error(`${mountPoint} is already mounted (a kvmfs daemon serves it): unmount it first (kvmfs umount ${mountPoint}) or mount on another directory`);
   }
   if (existsSync(mountPoint) && !statSync(mountPoint).isDirectory()) throw new Error(`${mountPoint} is not a directory`);
   mkdirSync(mountPoint, { recursive: true });
