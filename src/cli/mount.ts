@@ -1,6 +1,6 @@
 // `kvmfs mount`: the foreground daemon.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { bundledLibfusePath, enableFuseUring, isMounted, mountedType, unmount } from './platform.js';
+import { bundledLibfusePath, enableFuseUring, isMounted, KVMFS_TYPE, mountedType, unmount } from './platform.js';
 import { Hypervisor } from '../backend/hypervisor.js';
 import { KvmFs } from '../fs/kvmfs.js';
 import { mountChannel } from '../fs/fuse/kernel-mount.js';
@@ -17,8 +17,6 @@ export interface MountArguments extends MountOptions {
   ioUring: boolean;
 }
 
-/** The type a kvmfs mount has in the mount table (fsname and subtype below). */
-const KVMFS_TYPE = 'fuse.kvmfs';
 /** Reader threads waiting on the channel at once. */
 const READERS = 2;
 /** At shutdown, how long VM teardown and the reader threads' leaving may take (the daemon exits within 1 s). */

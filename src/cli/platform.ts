@@ -7,6 +7,7 @@ import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { koffi, lastErrno, MNT_DETACH, umount2 } from '../sys/libc.js';
 import { bundledLibfusePath } from '../sys/libfuse.js';
 import { mountInfo } from '../sys/mountinfo.js';
+import { abortConnection, connectionOf } from '../fs/fuse/kernel-mount.js';
 
 const require = createRequire(import.meta.url);
 
@@ -63,7 +64,10 @@ export function isMounted(mountPoint: string): boolean {
   return mountInfo(mountPoint) !== undefined;
 }
 
-/** The file system type mounted at `mountPoint` ("fuse.kvmfs" for a kvmfs daemon's), if any. */
+/** The type a kvmfs mount has in the mount table (its fsname and subtype). */
+export const KVMFS_TYPE = 'fuse.kvmfs';
+
+/** The file system type mounted at `mountPoint` (KVMFS_TYPE for a kvmfs daemon's), if any. */
 export function mountedType(mountPoint: string): string | undefined {
   return mountInfo(mountPoint)?.fsType;
 }
@@ -75,7 +79,15 @@ export function mountedType(mountPoint: string): string | undefined {
  */
 export function unmount(mountPoint: string): void {
   if (process.getuid?.() === 0) {
-    if (umount2(mountPoint, MNT_DETACH) === 0) return;
+    // A detached mount lives on while a client holds it (a `cat run` in a
+    // long run): its daemon would never hear of the unmount. Abort the
+    // connection too: in-flight requests fail, and the daemon's readers see
+    // the end of the session and shut it down.
+    const connection = mountedType(mountPoint) === KVMFS_TYPE ? connectionOf(mountPoint) : undefined;
+    if (umount2(mountPoint, MNT_DETACH) === 0) {
+      if (connection !== undefined) abortConnection(connection);
+      return;
+    }
     const code = lastErrno();
     const reasons: Record<number, string> = { 2: 'no such directory', 22: 'is not a mount point', 16: 'is busy', 1: 'not permitted' };
     throw new Error(`${mountPoint} ${reasons[code] ?? `cannot be unmounted (errno ${code})`}`);
