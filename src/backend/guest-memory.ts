@@ -187,16 +187,20 @@ export class GuestMemoryView {
     return this.using(() => copyAcross(this.regions, gpa, target.length, (region, at, done, n) => target.set(region.bytes.subarray(at, at + n), done)));
   }
 
-  /** Copies `source` into guest memory at `gpa`, all or nothing: false (nothing written) if it does not fit. */
-  write(gpa: number, source: Uint8Array): boolean {
+  /** Copies `source` into guest memory at `gpa`, all or nothing: 0 (nothing written) if it does not fit. */
+  write(gpa: number, source: Uint8Array): number {
     return this.using(() => {
-      if (gpa + source.length > this.size) return false;
-      copyAcross(this.regions, gpa, source.length, (region, at, done, n) => region.bytes.set(source.subarray(done, done + n), at));
-      return true;
+      if (gpa + source.length > this.mappedSize) return 0;
+      return copyAcross(this.regions, gpa, source.length, (region, at, done, n) => region.bytes.set(source.subarray(done, done + n), at));
     });
   }
 
-  private get size(): number {
+  /** Bytes of RAM now (0 once released). */
+  get size(): number {
+    return this.using(() => this.mappedSize);
+  }
+
+  private get mappedSize(): number {
     const last = this.regions[this.regions.length - 1];
     return last ? last.guestPhysAddr + last.size : 0;
   }

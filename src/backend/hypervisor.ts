@@ -5,6 +5,9 @@ import { KVM_CAPS } from './kvm/capabilities.js';
 import { VirtualMachine } from './virtual-machine.js';
 import { RunWatchdog } from './run-watchdog.js';
 
+const KVM_CAP_MAX_VCPUS = 66;
+const KVM_CAP_MAX_VCPU_ID = 128;
+
 export class Hypervisor {
   private readonly watchdog = new RunWatchdog();
 
@@ -21,6 +24,16 @@ export class Hypervisor {
   /** KVM_CHECK_EXTENSION for every KVM_CAP_* of <linux/kvm.h>, as [name, value]. */
   capabilities(): Array<[string, number]> {
     return KVM_CAPS.map(([name, cap]) => [name, this.kvm.checkExtension(cap)]);
+  }
+
+  /**
+   * The first vcpu id KVM refuses: KVM_CAP_MAX_VCPU_ID, or KVM_CAP_MAX_VCPUS
+   * where the former is missing (as the KVM API documentation says).
+   */
+  get vcpuIdLimit(): { limit: number; capability: string } {
+    const maxVcpuId = this.kvm.checkExtension(KVM_CAP_MAX_VCPU_ID);
+    if (maxVcpuId > 0) return { limit: maxVcpuId, capability: 'KVM_CAP_MAX_VCPU_ID' };
+    return { limit: this.kvm.checkExtension(KVM_CAP_MAX_VCPUS), capability: 'KVM_CAP_MAX_VCPUS' };
   }
 
   createVm(): VirtualMachine {

@@ -9,9 +9,10 @@
 // A run is stopped (the stop file, the run time limit, an interrupted
 // read) by setting kvm_run.immediate_exit and sending SIGUSR2 to the
 // running thread: KVM_RUN returns EINTR (how QEMU and Firecracker kick vcpus).
-import { errno, pthreadKill, pthreadSelf, pthreadSetaffinity, SIGUSR2, SysError } from './kvm/libc.js';
+import { errno, pthreadKill, pthreadSelf, SIGUSR2, SysError } from './kvm/libc.js';
+import { Activity } from '../sys/activity.js';
 import { VcpuFd } from './kvm/vcpu.js';
-import { activitySlot, DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, type VcpuShare } from './vcpu-protocol.js';
+import { DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, type VcpuShare } from './vcpu-protocol.js';
 import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
 
 const { EBADF, EBUSY, EINTR, EIO } = errno;
@@ -23,23 +24,20 @@ process.on('SIGUSR2', () => {});
 /** This thread's pthread_t, the target of kicks while it runs a vcpu (asked once: it is a call into libc). */
 let thisThread: bigint | undefined;
 
-/** cpu_set_t with every CPU in it (the kernel keeps those that exist) */
-const EVERY_CPU = Buffer.alloc(128, 0xff);
-
 type RunResult = { kind: 'exited' } | { kind: 'stopped' } | { kind: 'failed'; errno: number };
 
 export class SharedVcpu {
   private readonly control: Int32Array;
   private readonly runner: BigInt64Array;
   private readonly deadlineSlot: Float64Array;
-  private readonly activity: Int32Array;
+  private readonly activity: Activity;
   private readonly fd: VcpuFd;
 
   constructor(readonly share: VcpuShare) {
     this.control = new Int32Array(share.control, 0, slot.count);
     this.runner = new BigInt64Array(share.control, RUNNER_OFFSET, 1);
     this.deadlineSlot = new Float64Array(share.control, DEADLINE_OFFSET, 1);
-    this.activity = new Int32Array(share.activity);
+    this.activity = new Activity(share.activity);
     this.fd = VcpuFd.attach(share.fd, share.kvmRunPointer, share.mmapSize);
   }
 
@@ -65,23 +63,6 @@ export class SharedVcpu {
     return Atomics.load(this.control, slot.stateVersion);
   }
 
-  /** A number that tells one run from the next while the vcpu runs; undefined while it is idle. */
-  get runInProgress(): number | undefined {
-    const version = Atomics.load(this.control, slot.stateVersion);
-    return this.running ? version : undefined;
-  }
-
-  /**
-   * Lets the thread in the run in progress move to any CPU. The thread that
-   * serves a run may be pinned to the CPU the request came from (FUSE over
-   * io_uring); a guest that runs for long must not be held there while
-   * other CPUs idle.
-   */
-  unpinRunner(): void {
-    const thread = Atomics.load(this.runner, 0);
-    if (thread !== 0n) pthreadSetaffinity(thread, EVERY_CPU.length, EVERY_CPU);
-  }
-
   /** The last exit while the vcpu is idle; an `io in` or `mmio read` here is waiting for input. */
   get lastExit(): VcpuExit | undefined {
     if (this.running) return undefined;
@@ -102,7 +83,7 @@ export class SharedVcpu {
     return this.use(() => {
       // Read before the claim: a stop that comes after the claim stops this run.
       const stopBase = Atomics.load(control, slot.stopSeq);
-      if (Atomics.compareExchange(control, slot.runOwner, 0, 1) !== 0) throw new SysError('KVM_RUN', EBUSY);
+      if (Atomics.compareExchange(control, slot.runOwner, 0, 1) !== 0) throw new SysError(EBUSY, 'KVM_RUN: a run is already in progress on this vcpu');
       let last: number = lastRun.none;
       try {
         Atomics.store(control, slot.lastRun, lastRun.none);
@@ -110,7 +91,7 @@ export class SharedVcpu {
         this.deadlineSlot[0] = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
         thisThread ??= BigInt(pthreadSelf());
         Atomics.store(this.runner, 0, thisThread);
-        this.announceRun();
+        this.activity.begin();
         const result = this.runUntilExit();
         if (result.kind === 'failed') throw new SysError('KVM_RUN', result.errno);
         last = result.kind === 'stopped' ? lastRun.stopped : lastRun.exited;
@@ -119,7 +100,7 @@ export class SharedVcpu {
         Atomics.add(control, slot.stateVersion, 1);
         this.deadlineSlot[0] = Infinity; // until the next run sets its own (newControlBlock)
         Atomics.store(this.runner, 0, 0n);
-        Atomics.sub(this.activity, activitySlot.active, 1);
+        this.activity.end();
         Atomics.store(control, slot.lastRun, last);
         Atomics.store(control, slot.runOwner, 0);
       }
@@ -179,15 +160,6 @@ export class SharedVcpu {
         const code = error instanceof SysError ? error.errno : EIO;
         if (code !== EINTR) return { kind: 'failed', errno: code };
       }
-    }
-  }
-
-  /** Counts the run as in progress; wakes the watchdog if it sleeps (once per burst of runs, not per run). */
-  private announceRun(): void {
-    const activity = this.activity;
-    if (Atomics.add(activity, activitySlot.active, 1) === 0 && Atomics.load(activity, activitySlot.watching) === 0) {
-      Atomics.add(activity, activitySlot.wake, 1);
-      Atomics.notify(activity, activitySlot.wake);
     }
   }
 

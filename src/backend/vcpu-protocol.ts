@@ -50,12 +50,6 @@ export function newControlBlock(): SharedArrayBuffer {
   return control;
 }
 
-/**
- * Int32 slots shared by every vcpu of the process and the run watchdog:
- * runs in progress, whether the watchdog is awake, and its wake-up counter.
- */
-export const activitySlot = { active: 0, watching: 1, wake: 2, count: 4 } as const;
-
 /** Whether the vcpu `share` names is closed or closing (its VM destroyed). */
 export function isClosed(share: VcpuShare): boolean {
   return Atomics.load(new Int32Array(share.control, 0, slot.count), slot.close) !== 0;
@@ -68,5 +62,6 @@ export interface VcpuShare {
   kvmRunPointer: bigint;
   mmapSize: number;
   control: SharedArrayBuffer;
+  /** the Activity (src/sys/activity.ts) that counts runs, for the run watchdog */
   activity: SharedArrayBuffer;
 }

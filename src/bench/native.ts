@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundledLibfusePath } from '../sys/libfuse.js';
 
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -17,7 +18,7 @@ export interface NativeTools {
 
 export function buildNativeTools(outDir: string): NativeTools {
   mkdirSync(outDir, { recursive: true });
-  const bundled = join(dirname(require.resolve('fuse-native/package.json')), 'prebuilds', `${process.platform}-${process.arch}`, 'libfuse.so');
+  const bundled = bundledLibfusePath();
   const headers = join(dirname(require.resolve('fuse-shared-library-linux/package.json')), 'libfuse', 'include');
   // The bundled library's soname is libfuse.so.2; give the linker and the
   // loader that name next to the binaries.

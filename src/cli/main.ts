@@ -18,7 +18,7 @@ await yargs(hideBin(process.argv))
     'mount <dir>',
     'mount kvmfs at <dir> and serve it in the foreground (Ctrl-C or SIGTERM unmounts and destroys the VMs)',
     (y) => y
-      .positional('dir', { type: 'string', demandOption: true, describe: 'an existing empty directory' })
+      .positional('dir', { type: 'string', demandOption: true, describe: 'an empty directory, created if missing (with its parents)' })
       .option('run-timeout', { type: 'number', default: 1000, describe: 'ms a read of run may take before it returns "intr" (0 = no limit)' })
       .option('max-memory', { type: 'string', default: `${Math.floor(defaultMaxMemory / 1024 ** 2)}M`, describe: 'guest RAM of all VMs together (e.g. 512M, 8G); default half the host RAM' })
       .option('max-vms', { type: 'number', default: 1024, describe: 'how many VMs may exist at once' })

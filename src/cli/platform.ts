@@ -4,15 +4,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
-import koffi from 'koffi';
+import { koffi, lastErrno, MNT_DETACH, umount2 } from '../sys/libc.js';
+import { bundledLibfusePath } from '../sys/libfuse.js';
+import { mountInfo } from '../sys/mountinfo.js';
+import { abortConnection, connectionOf } from '../fs/fuse/kernel-mount.js';
 
 const require = createRequire(import.meta.url);
-const MNT_DETACH = 2;
 
-/** fuse-native's own libfuse.so.2, so no system libfuse package is needed. */
-export function bundledLibfusePath(): string {
-  return join(dirname(require.resolve('fuse-native/package.json')), 'prebuilds', `${process.platform}-${process.arch}`, 'libfuse.so');
-}
+export { bundledLibfusePath };
 
 /** Loads the bundled libfuse (kvmfs mounts with its fuse_mount): throws if it cannot be. */
 export function loadBundledLibfuse(): void {
@@ -62,11 +61,16 @@ export function enableFuseUring(): boolean {
 
 /** Whether `mountPoint` is in this process's mount table (read without touching the mount itself). */
 export function isMounted(mountPoint: string): boolean {
-  const escaped = mountPoint.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === escaped);
+  return mountInfo(mountPoint) !== undefined;
 }
 
-let umount2: ((target: string, flags: number) => number) | undefined;
+/** The type a kvmfs mount has in the mount table (its fsname and subtype). */
+export const KVMFS_TYPE = 'fuse.kvmfs';
+
+/** The file system type mounted at `mountPoint` (KVMFS_TYPE for a kvmfs daemon's), if any. */
+export function mountedType(mountPoint: string): string | undefined {
+  return mountInfo(mountPoint)?.fsType;
+}
 
 /**
  * Detaches the mount (also a stale one whose daemon died: "Transport
@@ -75,9 +79,16 @@ let umount2: ((target: string, flags: number) => number) | undefined;
  */
 export function unmount(mountPoint: string): void {
   if (process.getuid?.() === 0) {
-    umount2 ??= koffi.load('libc.so.6').func('int umount2(const char *target, int flags)');
-    if (umount2(mountPoint, MNT_DETACH) === 0) return;
-    const code = koffi.errno();
+    // A detached mount lives on while a client holds it (a `cat run` in a
+    // long run): its daemon would never hear of the unmount. Abort the
+    // connection too: in-flight requests fail, and the daemon's readers see
+    // the end of the session and shut it down.
+    const connection = mountedType(mountPoint) === KVMFS_TYPE ? connectionOf(mountPoint) : undefined;
+    if (umount2(mountPoint, MNT_DETACH) === 0) {
+      if (connection !== undefined) abortConnection(connection);
+      return;
+    }
+    const code = lastErrno();
     const reasons: Record<number, string> = { 2: 'no such directory', 22: 'is not a mount point', 16: 'is busy', 1: 'not permitted' };
     throw new Error(`${mountPoint} ${reasons[code] ?? `cannot be unmounted (errno ${code})`}`);
   }

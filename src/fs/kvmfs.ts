@@ -3,7 +3,8 @@
 // (fuse/session.ts) turns what is thrown into an errno; failures are also
 // written, as one line, to the last_error file of the VM they concern.
 import { errno, FsError, toFsError } from './errors.js';
-import { attributes, type Attributes, type PseudoFile, type SharedFile } from './node.js';
+import { attributes, type Attributes, type OffThread, type PseudoFile, type Stat } from './node.js';
+import { LocalSnapshot, readOpenFile, writeOpenFile } from './open-file.js';
 import { directoryMode, resolve, RootNode, splitPath, VcpuNode, VmNode, type MountOptions, type Resolved } from './tree.js';
 import { quote } from './format/errors.js';
 import type { Hypervisor } from '../backend/hypervisor.js';
@@ -13,28 +14,17 @@ const S_IFREG = 0o100000;
 const O_ACCMODE = 3;
 const O_RDONLY = 0;
 const O_WRONLY = 1;
-/** Longest write a text file takes; anything longer is not a state change. */
-const MAX_TEXT_WRITE = 64 * 1024;
 const NAME_MAX = 255;
-const VCPU_NAME = /^vcpu(0|[1-9][0-9]{0,3})$/;
+const VCPU_NAME = /^vcpu(0|[1-9][0-9]*)$/;
 
-export interface Stat {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-}
+export type { Stat };
 
 interface OpenFile {
   file: PseudoFile;
   /** the content rendered by the last read at offset 0 */
-  snapshot: Buffer | undefined;
+  snapshot: LocalSnapshot;
   /** where the previous write on this open file ended */
-  writeEnd: number;
+  cursor: { end: number };
 }
 
 export class KvmFs {
@@ -93,7 +83,7 @@ export class KvmFs {
     if (access !== O_WRONLY && !readable) throw new FsError(errno.EACCES, 'this file can only be written');
     if (access !== O_RDONLY && !writable) throw new FsError(errno.EACCES, 'this file is read-only');
     const handle = this.nextHandle++;
-    this.openFiles.set(handle, { file, snapshot: undefined, writeEnd: 0 });
+    this.openFiles.set(handle, { file, snapshot: new LocalSnapshot(), cursor: { end: 0 } });
     return handle;
   }
 
@@ -101,43 +91,35 @@ export class KvmFs {
     this.openFiles.delete(handle);
   }
 
-  /** Where another thread may serve the open file's reads itself (node.ts, SharedFile). */
-  sharedOf(handle: number): SharedFile | undefined {
-    return this.openFile(handle).file.shared;
+  /** How a reader thread may serve the open file itself (node.ts, OffThread); `required` for a read that may last. */
+  offThreadOf(handle: number): { offThread: OffThread; required: boolean } | undefined {
+    const { file } = this.openFile(handle);
+    if (!file.offThread) return undefined;
+    return { offThread: file.offThread, required: file.kind === 'snapshot' && file.interrupt !== undefined };
+  }
+
+  /** The caller of a read that may last was interrupted (FUSE_INTERRUPT): end it early. */
+  interrupt(handle: number): void {
+    const open = this.openFiles.get(handle);
+    if (open?.file.kind === 'snapshot') open.file.interrupt?.();
   }
 
   /** An operation on `path` that failed elsewhere (on a reader thread): recorded in last_error like any other. */
-  recordFailure(path: string, failure: FsError): void {
+  recordFailure(path: string, failure: { message: string }): void {
     this.recordError(path, failure);
   }
 
   /** A read at offset 0 takes a fresh snapshot; reads past 0 continue it, then EOF. */
   async read(handle: number, target: Buffer, offset: number): Promise<number> {
-    const open = this.openFile(handle);
-    const { file } = open;
-    if (file.kind === 'block') return offset >= file.size() ? 0 : file.readAt(offset, target);
-    if (!file.read) throw new FsError(errno.EACCES, 'this file can only be written');
-    if (offset === 0 || open.snapshot === undefined) {
-      const content = await file.read();
-      open.snapshot = typeof content === 'string' ? Buffer.from(content) : content;
-    }
-    if (offset >= open.snapshot.length) return 0;
-    return open.snapshot.copy(target, 0, offset, Math.min(open.snapshot.length, offset + target.length));
+    const { file, snapshot } = this.openFile(handle);
+    if (file.kind === 'snapshot' && file.interrupt) throw new FsError(errno.EIO, 'this file is read on reader threads only');
+    return readOpenFile(file, snapshot, offset, target);
   }
 
   /** One write(2) is one change: parsed whole, applied whole, or rejected with nothing changed. */
   async write(handle: number, data: Buffer, offset: number): Promise<number> {
-    const open = this.openFile(handle);
-    const { file } = open;
-    if (file.kind === 'block') return file.writeAt(offset, data);
-    if (!file.write) throw new FsError(errno.EACCES, 'this file is read-only');
-    if (offset !== 0 && offset !== open.writeEnd) {
-      throw new FsError(errno.EINVAL, `write at offset ${offset}: a write must start at offset 0 (or where the previous write on this open file ended)`);
-    }
-    if (data.length > MAX_TEXT_WRITE) throw new FsError(errno.EINVAL, `write of ${data.length} bytes is too large (at most ${MAX_TEXT_WRITE})`);
-    await file.write(data.toString('utf8'));
-    open.writeEnd = offset + data.length;
-    return data.length;
+    const { file, cursor } = this.openFile(handle);
+    return writeOpenFile(file, cursor, data, offset);
   }
 
   /** Grows memory; for every other file (a shell's O_TRUNC) it changes nothing. */
@@ -186,9 +168,15 @@ export class KvmFs {
     if (gid !== -1 && gid !== 0xffffffff) attr.gid = gid;
   }
 
-  /** Plain files cannot be created, removed, renamed or linked anywhere. */
+  /**
+   * Plain files cannot be created, removed, renamed or linked anywhere;
+   * directories are made with mkdir and go with rmdir, never renamed or linked.
+   */
   deny(path: string): never {
-    throw new FsError(errno.EPERM, `${quote(splitPath(path).pop() ?? path)}: files cannot be created, removed or renamed in kvmfs`);
+    const name = quote(splitPath(path).pop() ?? path);
+    const found = resolve(this.root, path);
+    if (found && found.kind !== 'file') throw new FsError(errno.EPERM, `${name}: directories cannot be renamed or linked in kvmfs (mkdir makes them, rmdir destroys them)`);
+    throw new FsError(errno.EPERM, `${name}: files cannot be created, removed or renamed in kvmfs`);
   }
 
   /** Destroys every VM: the daemon is going away. */
@@ -218,6 +206,10 @@ export class KvmFs {
   private async createVcpu(vmNode: VmNode, name: string): Promise<void> {
     const match = VCPU_NAME.exec(name);
     if (!match) throw new FsError(errno.EINVAL, `cannot create ${quote(name)}: a VM holds only vcpu<N> directories (N decimal, no leading zeros)`);
+    const { limit, capability } = this.hypervisor.vcpuIdLimit;
+    if (Number(match[1]) >= limit) {
+      throw new FsError(errno.EINVAL, `cannot create ${quote(name)}: vcpu id ${match[1]} is out of range (KVM takes 0 to ${limit - 1}: ${capability})`);
+    }
     if (this.sumOverVms((node) => node.vcpus.size) >= this.options.maxVcpus) {
       throw new FsError(errno.ENOSPC, `cannot create ${quote(name)}: the mount's --max-vcpus (${this.options.maxVcpus}) is reached`);
     }
@@ -249,7 +241,7 @@ export class KvmFs {
   }
 
   /** `vcpu0/regs: line 1: unknown register "rpi"` into the VM's last_error (or the top-level one). */
-  private recordError(path: string, error: FsError): void {
+  private recordError(path: string, error: { message: string }): void {
     const [first, ...rest] = splitPath(path);
     const vm = first === undefined ? undefined : this.root.vms.get(first);
     if (vm && rest.length > 0) vm.errors.record(`${rest.join('/')}: ${error.message}`);

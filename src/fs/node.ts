@@ -2,8 +2,6 @@
 // attributes stat(2) shows. Ownership and mode are kept per node so that
 // chown/chmod decide who may use a VM (the kernel checks them with
 // default_permissions).
-import type { MemoryShare } from '../backend/guest-memory.js';
-import type { VcpuShare } from '../backend/vcpu-protocol.js';
 import type { Hypervisor, SharedVcpu, VirtualMachine } from '../backend/hypervisor.js';
 
 export interface Attributes {
@@ -14,16 +12,32 @@ export interface Attributes {
   mtime: Date;
 }
 
+/** What stat(2) shows of a file or directory. */
+export interface Stat {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  atime: Date;
+  mtime: Date;
+  ctime: Date;
+}
+
 /**
- * A file whose reads (and memory's writes) a FUSE reader thread serves
- * itself, attached to the shared state this names, instead of passing them
- * to the main thread: the hot paths (a `run` loop, a `regs` poll, `dd` of
- * memory), and `run`, whose read blocks for as long as the guest runs.
+ * A file a FUSE reader thread may serve itself, with no hand-off to the
+ * main thread: its reads, and a block file's writes. The file says so here,
+ * and files/off-thread.ts builds the same file on the reader thread: entry
+ * `factory` there, from `share` (the structured-clonable state its object
+ * shares between threads). The hot paths (a `run` loop, a `regs` poll, `dd`
+ * of memory) go so, and `run`, whose read blocks while the guest runs.
  */
-export type SharedFile =
-  | { kind: 'run'; vcpu: VcpuShare }
-  | { kind: 'regs'; vcpu: VcpuShare }
-  | { kind: 'memory'; memory: MemoryShare };
+export interface OffThread {
+  factory: string;
+  share: unknown;
+  /** Main thread only (never sent): whether the object is gone (its VM destroyed), so readers may forget it. */
+  gone(): boolean;
+}
 
 /**
  * A file whose content is rendered whole at read offset 0 into the open
@@ -33,18 +47,27 @@ export type SharedFile =
 export interface SnapshotFile {
   kind: 'snapshot';
   attr: Attributes;
-  shared?: SharedFile;
+  offThread?: OffThread;
   /** st_size; 0 (like procfs) where the size is not known before reading */
   size?(): number;
   read?(): Promise<Buffer | string> | Buffer | string;
+  /** An empty or whitespace-only write is a no-op that succeeds and never gets here, unless `anyWrite`. */
   write?(text: string): Promise<void> | void;
+  /** The write is an action whatever it says (stop: "any write stops"): even an empty one reaches `write`. */
+  anyWrite?: boolean;
+  /**
+   * A read that may last (run: as long as the guest runs) is never made on
+   * the main thread (it needs `offThread`); this ends one in progress early,
+   * when its caller is interrupted (FUSE_INTERRUPT: Ctrl-C on `cat run`).
+   */
+  interrupt?(): void;
 }
 
 /** A file read and written in place at any offset (guest memory). */
 export interface BlockFile {
   kind: 'block';
   attr: Attributes;
-  shared?: SharedFile;
+  offThread?: OffThread;
   size(): number;
   readAt(offset: number, target: Uint8Array): number;
   writeAt(offset: number, source: Uint8Array): number;
@@ -58,6 +81,9 @@ export function attributes(mode: number, owner: { uid: number; gid: number }): A
   const now = new Date();
   return { mode, uid: owner.uid, gid: owner.gid, ctime: now, mtime: now };
 }
+
+/** Attributes of a file a reader thread builds to serve it (OffThread): never shown, stat is the main thread's. */
+export const offThreadAttributes: Attributes = { mode: 0, uid: 0, gid: 0, ctime: new Date(0), mtime: new Date(0) };
 
 /** Permission bits of the tree's files and directories. */
 export const modes = {

@@ -1,12 +1,21 @@
 // A vcpu's files: regs, sregs, run, interrupt, stop. Each write is parsed
-// whole before anything is applied, and applied with one ioctl.
+// whole before anything is applied, and applied with one ioctl. run and
+// regs are also served by FUSE reader threads (offThread): there the same
+// functions build them on a SharedVcpu attached to the vcpu's share.
 import { errno, FsError } from '../errors.js';
 import { parseRegs, renderRegs } from '../format/regs.js';
 import { applySregsPatch, parseSregs, renderSregs } from '../format/sregs.js';
 import { parseExitInput, renderExit } from '../format/exit.js';
 import { parseInterrupt } from '../format/interrupt.js';
-import type { Attributes, SharedFile, SnapshotFile } from '../node.js';
-import type { SharedVcpu } from '../../backend/hypervisor.js';
+import { offThreadAttributes, type Attributes, type OffThread, type PseudoFile, type SnapshotFile } from '../node.js';
+import { SharedVcpu } from '../../backend/shared-vcpu.js';
+import { isClosed, type VcpuShare } from '../../backend/vcpu-protocol.js';
+
+/** What a reader thread needs to build `run`: the vcpu, and the mount's --run-timeout. */
+interface RunShare {
+  vcpu: VcpuShare;
+  runTimeoutMs: number;
+}
 
 function refuseWhileRunning(vcpu: SharedVcpu): void {
   if (vcpu.running) throw new FsError(errno.EBUSY, 'the vcpu is running (write stop first)');
@@ -16,18 +25,18 @@ function refuseWhileRunning(vcpu: SharedVcpu): void {
  * A register file: a read renders a snapshot; a write is parsed whole, then
  * applied over the current state with one ioctl.
  */
-function stateFile<State, Patch>(attr: Attributes, vcpu: SharedVcpu, shared: SharedFile | undefined, codec: {
+function stateFile<State, Patch>(attr: Attributes, vcpu: SharedVcpu, offThread: OffThread | undefined, codec: {
   get: () => State;
   set: (state: State) => void;
   render: (state: State) => string;
   parse: (text: string) => Patch;
   apply: (current: State, patch: Patch) => State;
-}): SnapshotFile {
+}, cacheRead = (_vcpu: SharedVcpu, render: () => string) => render): SnapshotFile {
   return {
     kind: 'snapshot',
     attr,
-    shared,
-    read: () => codec.render(codec.get()),
+    offThread,
+    read: cacheRead(vcpu, () => codec.render(codec.get())),
     write(text) {
       const patch = codec.parse(text);
       refuseWhileRunning(vcpu);
@@ -36,14 +45,36 @@ function stateFile<State, Patch>(attr: Attributes, vcpu: SharedVcpu, shared: Sha
   };
 }
 
+/** Served by reader threads as `factory` of offThreadFiles, on a SharedVcpu of its own. */
+function onVcpu(factory: string, vcpu: SharedVcpu, share: unknown = vcpu.share): OffThread {
+  return { factory, share, gone: () => isClosed(vcpu.share) };
+}
+
+/**
+ * The registers of an idle vcpu change only when it runs or its state is
+ * written, each of which moves its state version on: the text rendered at
+ * one version is kept until the next (QEMU keeps a vcpu's registers so,
+ * fetched once per exit). A running vcpu is always paused and asked.
+ */
+function renderedOncePerVersion(vcpu: SharedVcpu, render: () => string): () => string {
+  let kept: { version: number; text: string } | undefined;
+  return () => {
+    const version = vcpu.stateVersion;
+    if (kept && kept.version === version) return kept.text;
+    const text = render();
+    kept = version === undefined ? undefined : { version, text };
+    return text;
+  };
+}
+
 export function regsFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile {
-  return stateFile(attr, vcpu, { kind: 'regs', vcpu: vcpu.share }, {
+  return stateFile(attr, vcpu, onVcpu('regs', vcpu), {
     get: () => vcpu.getRegs(),
     set: (regs) => vcpu.setRegs(regs),
     render: renderRegs,
     parse: parseRegs,
     apply: (current, patch) => ({ ...current, ...patch }),
-  });
+  }, renderedOncePerVersion);
 }
 
 export function sregsFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile {
@@ -57,16 +88,21 @@ export function sregsFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile {
 }
 
 /**
- * A read runs the vcpu to its next exit (blocking the thread that reads: a
- * FUSE reader thread, never the main thread); a write answers an `io in`
- * or `mmio read`.
+ * A read runs the vcpu to its next exit on the thread that reads (a FUSE
+ * reader thread, never the main thread: see interrupt); a write answers an
+ * `io in` or `mmio read`.
  */
 export function runFile(vcpu: SharedVcpu, attr: Attributes, runTimeoutMs: number): SnapshotFile {
+  const share: RunShare = { vcpu: vcpu.share, runTimeoutMs };
   return {
     kind: 'snapshot',
     attr,
-    shared: { kind: 'run', vcpu: vcpu.share },
-    read: () => renderExit(vcpu.run(runTimeoutMs)),
+    offThread: onVcpu('run', vcpu, share),
+    read() {
+      if (vcpu.running) throw new FsError(errno.EBUSY, 'another reader holds the run (one run at a time per vcpu; write stop to end it)');
+      return renderExit(vcpu.run(runTimeoutMs));
+    },
+    interrupt: () => vcpu.stop(),
     write(text) {
       // While it runs there is no exit to answer yet: busy, not malformed.
       refuseWhileRunning(vcpu);
@@ -86,5 +122,11 @@ export function interruptFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile 
 }
 
 export function stopFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile {
-  return { kind: 'snapshot', attr, write: () => vcpu.stop() };
+  return { kind: 'snapshot', attr, anyWrite: true, write: () => vcpu.stop() };
 }
+
+/** The vcpu files reader threads serve (OffThread.factory), built there as here. */
+export const vcpuOffThreadFiles: Record<string, (share: never) => PseudoFile> = {
+  run: (share: RunShare) => runFile(new SharedVcpu(share.vcpu), offThreadAttributes, share.runTimeoutMs),
+  regs: (share: VcpuShare) => regsFile(new SharedVcpu(share), offThreadAttributes),
+};

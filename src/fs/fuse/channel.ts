@@ -1,21 +1,13 @@
 // The FUSE channel: the /dev/fuse fd of one mount, its clones, and the
 // system calls a FUSE server makes on them. This module (with
-// kernel-mount.ts) is the binding: the only code under src/fs that calls
-// into native code. A reply is matched to its request by `unique` and must
+// kernel-mount.ts and uring.ts) is the binding: the only code under src/fs
+// that calls into native code (libc through src/sys/libc.ts). A reply is matched to its request by `unique` and must
 // be written to the clone the request was read from; any thread may write it.
-import koffi from 'koffi';
+import {
+  errno, fcntl, F_SETFL, ioctlWith, lastErrno, O_CLOEXEC, O_NONBLOCK, O_RDWR, open as openFile, poll, read as readFd, SysError, write as writeFd,
+} from '../../sys/libc.js';
 
-const libc = koffi.load('libc.so.6');
-const readFd = libc.func('long read(int fd, _Out_ void *buf, size_t count)');
-const writeFd = libc.func('long write(int fd, const void *buf, size_t count)');
-const fcntl = libc.func('int fcntl(int fd, int cmd, long arg)');
-const openFile = libc.func('int open(const char *path, int flags)');
-const ioctlClone = libc.func('int ioctl(int fd, unsigned long request, _In_ uint32_t *session)');
-const poll = libc.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
-const F_SETFL = 4;
-const O_RDWR = 0o2;
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
+const ioctlClone = ioctlWith('_In_ uint32_t *');
 /** _IOR(229, 0, uint32_t): a new /dev/fuse fd that reads and answers requests of an existing session */
 const FUSE_DEV_IOC_CLONE = 0x8004e500;
 /**
@@ -23,19 +15,13 @@ const FUSE_DEV_IOC_CLONE = 0x8004e500;
  * read); ENOENT: a reply's request is gone (interrupted and forgotten by the
  * kernel); ENODEV (thrown): the mount was unmounted.
  */
-const { EINTR, EAGAIN, ENOENT } = koffi.os.errno;
-
-export class ChannelError extends Error {
-  constructor(readonly call: string, readonly errno: number) {
-    super(`${call} on /dev/fuse failed: errno ${errno}`);
-  }
-}
+const { EINTR, EAGAIN, ENOENT, ENODEV } = errno;
 
 /** A clone of session fd `fd`: requests read from it are answered on it. */
 export function cloneChannel(fd: number): number {
   const clone = openFile('/dev/fuse', O_RDWR | O_CLOEXEC);
-  if (clone < 0) throw new ChannelError('open /dev/fuse', koffi.errno());
-  if (ioctlClone(clone, FUSE_DEV_IOC_CLONE, [fd]) < 0) throw new ChannelError('FUSE_DEV_IOC_CLONE', koffi.errno());
+  if (clone < 0) throw new SysError('open /dev/fuse', lastErrno());
+  if (ioctlClone(clone, FUSE_DEV_IOC_CLONE, [fd]) < 0) throw new SysError('FUSE_DEV_IOC_CLONE', lastErrno());
   return clone;
 }
 
@@ -54,7 +40,7 @@ function setNonBlocking(fd: number, on: boolean): void {
  * that comes meanwhile (the next read of a `run` loop) is taken without a
  * wake-up, on the thread that served the last one (where the vcpu is
  * loaded); then sleeps in read(2). `fd` must be this thread's own clone.
- * Throws ChannelError(ENODEV) once unmounted.
+ * Throws SysError (ENODEV) once unmounted.
  */
 export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n): number {
   if (pollNs > 0n) {
@@ -63,8 +49,8 @@ export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n): number
     for (;;) {
       const n = Number(readFd(fd, buffer, buffer.length));
       if (n >= 0) return n;
-      const errno = koffi.errno();
-      if (errno !== EAGAIN && errno !== EINTR) throw new ChannelError('read', errno);
+      const errno = lastErrno();
+      if (errno !== EAGAIN && errno !== EINTR) throw new SysError('read', errno);
       if (process.hrtime.bigint() > until) break;
     }
   }
@@ -72,8 +58,8 @@ export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n): number
   for (;;) {
     const n = Number(readFd(fd, buffer, buffer.length));
     if (n >= 0) return n;
-    const errno = koffi.errno();
-    if (errno !== EINTR) throw new ChannelError('read', errno);
+    const errno = lastErrno();
+    if (errno !== EINTR) throw new SysError('read', errno);
   }
 }
 
@@ -89,12 +75,12 @@ export function pollChannel(fd: number): boolean {
   return poll(pollRecord, 1, 0) !== 0; // -1 too: let the caller's read see what is wrong
 }
 
-/** Writes one whole reply. A reply to a request the kernel dropped (ENOENT) is not an error. */
+/** Writes one whole reply. A reply to a request the kernel dropped (ENOENT), or after the session ended (ENODEV), is not an error. */
 export function writeReply(fd: number, reply: Uint8Array): void {
   for (;;) {
     if (Number(writeFd(fd, reply, reply.length)) >= 0) return;
-    const errno = koffi.errno();
-    if (errno === ENOENT) return;
-    if (errno !== EINTR) throw new ChannelError('write', errno);
+    const errno = lastErrno();
+    if (errno === ENOENT || errno === ENODEV) return; // ENODEV: the session is over, its requests with it
+    if (errno !== EINTR) throw new SysError('write', errno);
   }
 }

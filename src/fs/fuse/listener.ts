@@ -19,6 +19,8 @@ import { pollChannel } from './channel.js';
 /** Int32 slots of the listener state, within the pool's buffer from `base` on. */
 const field = { token: 0, deputy: 1, run: 2, runSeq: 3, deputyAsleep: 4 } as const;
 export const LISTENER_FIELDS = 5;
+/** In token, deputy and run once the session is closed: no reader listens again. */
+const CLOSED = -1;
 /** How often the deputy looks at the listener while runs happen: a run this long may be overtaken. */
 export const DEPUTY_PERIOD_MS = 0.5;
 /** The longest wait between looks while one run lasts with no request waiting: what a request then may wait. */
@@ -38,10 +40,14 @@ export class Listener {
     return token === id || (token === NONE && Atomics.compareExchange(this.state, this.base + field.token, NONE, id) === NONE);
   }
 
-  /** Blocks reader `id` until it is the listener: as the deputy, or waiting to be one. `fd` is its channel clone. */
-  awaitTurn(id: number, fd: number): void {
+  /**
+   * Blocks reader `id` until it is the listener (true): as the deputy, or
+   * waiting to be one. `fd` is its channel clone. False once closed.
+   */
+  awaitTurn(id: number, fd: number): boolean {
     const deputySlot = this.base + field.deputy;
     while (!this.holds(id)) {
+      if (this.closed) return false;
       const deputy = Atomics.load(this.state, deputySlot);
       if (deputy === id || (deputy === NONE && Atomics.compareExchange(this.state, deputySlot, NONE, id) === NONE)) {
         this.watch(id, fd);
@@ -51,6 +57,19 @@ export class Listener {
     }
     // Listening now: let another reader be the deputy.
     if (Atomics.compareExchange(this.state, deputySlot, id, NONE) === id) Atomics.notify(this.state, deputySlot, 1);
+    return true;
+  }
+
+  /** The session is closing: every reader waiting for a turn, or watching as the deputy, returns now. */
+  close(): void {
+    for (const slot of [field.token, field.deputy, field.run]) {
+      Atomics.store(this.state, this.base + slot, CLOSED);
+      Atomics.notify(this.state, this.base + slot);
+    }
+  }
+
+  private get closed(): boolean {
+    return Atomics.load(this.state, this.base + field.token) === CLOSED;
   }
 
   /** The listener enters a run; returns what to hand to runEnded. */
@@ -86,7 +105,7 @@ export class Listener {
     let period = DEPUTY_PERIOD_MS;
     for (;;) {
       const token = Atomics.load(this.state, tokenSlot);
-      if (token === NONE) return;
+      if (token === NONE || token === CLOSED) return;
       const run = Atomics.load(this.state, runSlot);
       if (run !== NONE && run === seen) {
         if (pollChannel(fd)) {

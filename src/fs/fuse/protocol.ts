@@ -1,6 +1,8 @@
-// The FUSE wire protocol (<linux/fuse.h>), as far as kvmfs speaks it: the
-// request header, the few request bodies it reads, and the replies it
-// writes. Pure functions over bytes; nothing here does I/O.
+// The FUSE wire protocol (<linux/fuse.h>), requests side: the opcode table
+// (name and the size of each op's fixed in-struct, as go-fuse's
+// opcode.go), and decodeRequest, which turns a request into one typed
+// FuseRequest (as fuser's request.rs). Every request is decoded here and
+// nowhere else, whichever transport brought it. Replies: replies.ts.
 
 /** Protocol version kvmfs answers with: 7.31 has max_pages (1 MiB requests) and is old enough for every kernel kvmfs runs on. */
 export const KERNEL_VERSION = 7;
@@ -8,13 +10,36 @@ export const KERNEL_MINOR_VERSION = 31;
 
 export const ROOT_ID = 1;
 
-export const opcode = {
-  LOOKUP: 1, FORGET: 2, GETATTR: 3, SETATTR: 4, READLINK: 5, SYMLINK: 6, MKNOD: 8, MKDIR: 9,
-  UNLINK: 10, RMDIR: 11, RENAME: 12, LINK: 13, OPEN: 14, READ: 15, WRITE: 16, STATFS: 17,
-  RELEASE: 18, FSYNC: 20, SETXATTR: 21, GETXATTR: 22, LISTXATTR: 23, REMOVEXATTR: 24, FLUSH: 25,
-  INIT: 26, OPENDIR: 27, READDIR: 28, RELEASEDIR: 29, FSYNCDIR: 30, ACCESS: 34, CREATE: 35,
-  INTERRUPT: 36, DESTROY: 38, BATCH_FORGET: 42, RENAME2: 45,
+/**
+ * Every opcode kvmfs may see: its name (the --debug output shows it) and
+ * the size of the op's fixed in-struct, which comes first in the body
+ * (a ring entry's op_in); names and data follow it (a ring entry's payload).
+ */
+const OPCODES = {
+  LOOKUP: [1, 0], FORGET: [2, 8], GETATTR: [3, 16], SETATTR: [4, 88], READLINK: [5, 0], SYMLINK: [6, 0],
+  MKNOD: [8, 16], MKDIR: [9, 8], UNLINK: [10, 0], RMDIR: [11, 0], RENAME: [12, 8], LINK: [13, 8],
+  OPEN: [14, 8], READ: [15, 40], WRITE: [16, 40], STATFS: [17, 0], RELEASE: [18, 24], FSYNC: [20, 16],
+  SETXATTR: [21, 8], GETXATTR: [22, 8], LISTXATTR: [23, 8], REMOVEXATTR: [24, 0], FLUSH: [25, 24],
+  INIT: [26, 64], OPENDIR: [27, 8], READDIR: [28, 40], RELEASEDIR: [29, 24], FSYNCDIR: [30, 16],
+  GETLK: [31, 48], SETLK: [32, 48], SETLKW: [33, 48], ACCESS: [34, 8], CREATE: [35, 16],
+  INTERRUPT: [36, 8], BMAP: [37, 16], DESTROY: [38, 0], IOCTL: [39, 32], POLL: [40, 24],
+  BATCH_FORGET: [42, 8], FALLOCATE: [43, 32], READDIRPLUS: [44, 40], RENAME2: [45, 16], LSEEK: [46, 24],
+  COPY_FILE_RANGE: [47, 56], SYNCFS: [50, 8], TMPFILE: [51, 16], STATX: [52, 24],
 } as const;
+
+export type OpName = keyof typeof OPCODES;
+
+/** Opcode numbers by name. */
+export const opcode = Object.fromEntries(Object.entries(OPCODES).map(([name, [code]]) => [name, code])) as { [Name in OpName]: (typeof OPCODES)[Name][0] };
+
+const byCode = new Map<number, { name: OpName; inSize: number }>(
+  Object.entries(OPCODES).map(([name, [code, inSize]]) => [code, { name: name as OpName, inSize }]),
+);
+
+/** The name of an opcode, for people (`opcode 99` if unknown). */
+export function opcodeName(code: number): string {
+  return byCode.get(code)?.name ?? `opcode ${code}`;
+}
 
 export const initFlags = {
   ASYNC_READ: 1 << 0,
@@ -38,59 +63,17 @@ export const fattr = { MODE: 1 << 0, UID: 1 << 1, GID: 1 << 2, SIZE: 1 << 3, ATI
 
 export const IN_HEADER_SIZE = 40;
 export const OUT_HEADER_SIZE = 16;
-const ATTR_SIZE = 88;
-export const ENTRY_OUT_SIZE = 40 + ATTR_SIZE;
-export const ATTR_OUT_SIZE = 16 + ATTR_SIZE;
-const INIT_OUT_SIZE = 64;
-const STATFS_OUT_SIZE = 80;
-const DIRENT_HEADER_SIZE = 24;
 /** fuse_read_in / fuse_write_in */
 export const IO_IN_SIZE = 40;
 
-export interface InHeader {
-  length: number;
+/** fuse_in_header, as every request carries it. */
+export interface RequestHeader {
   opcode: number;
   unique: bigint;
   nodeId: number;
   uid: number;
   gid: number;
   pid: number;
-}
-
-export function decodeHeader(request: Uint8Array): InHeader {
-  const view = viewOf(request);
-  return {
-    length: view.getUint32(0, true),
-    opcode: view.getUint32(4, true),
-    unique: view.getBigUint64(8, true),
-    nodeId: Number(view.getBigUint64(16, true)),
-    uid: view.getUint32(24, true),
-    gid: view.getUint32(28, true),
-    pid: view.getUint32(32, true),
-  };
-}
-
-/** The body after the header. */
-export function bodyOf(request: Uint8Array): Uint8Array {
-  return request.subarray(IN_HEADER_SIZE);
-}
-
-/** The NUL-terminated name at `offset` of a body (LOOKUP, MKDIR, RMDIR, ...), as raw bytes. */
-export function nameAt(body: Uint8Array, offset = 0): Uint8Array {
-  const end = body.indexOf(0, offset);
-  return body.subarray(offset, end < 0 ? body.length : end);
-}
-
-export interface IoIn {
-  fh: number;
-  offset: number;
-  size: number;
-}
-
-/** fuse_read_in and fuse_write_in share their first fields. */
-export function decodeIoIn(body: Uint8Array): IoIn {
-  const view = viewOf(body);
-  return { fh: Number(view.getBigUint64(0, true)), offset: Number(view.getBigUint64(8, true)), size: view.getUint32(16, true) };
 }
 
 export interface SetattrIn {
@@ -101,32 +84,9 @@ export interface SetattrIn {
   gid: number;
 }
 
-export function decodeSetattr(body: Uint8Array): SetattrIn {
-  const view = viewOf(body);
-  return {
-    valid: view.getUint32(0, true),
-    size: Number(view.getBigUint64(16, true)),
-    mode: view.getUint32(68, true),
-    uid: view.getUint32(76, true),
-    gid: view.getUint32(80, true),
-  };
-}
-
 export interface ForgetOne {
   nodeId: number;
   lookups: number;
-}
-
-/** FORGET (one node: the header's) or BATCH_FORGET (a list). */
-export function decodeForgets(header: InHeader, body: Uint8Array): ForgetOne[] {
-  const view = viewOf(body);
-  if (header.opcode === opcode.FORGET) return [{ nodeId: header.nodeId, lookups: Number(view.getBigUint64(0, true)) }];
-  const count = view.getUint32(0, true);
-  const forgets: ForgetOne[] = [];
-  for (let i = 0; i < count; i++) {
-    forgets.push({ nodeId: Number(view.getBigUint64(8 + i * 16, true)), lookups: Number(view.getBigUint64(16 + i * 16, true)) });
-  }
-  return forgets;
 }
 
 export interface InitIn {
@@ -138,153 +98,105 @@ export interface InitIn {
   flags2: number;
 }
 
-export function decodeInit(body: Uint8Array): InitIn {
-  const view = viewOf(body);
-  const flags = view.getUint32(12, true);
-  const flags2 = flags & initFlags.INIT_EXT && body.length >= 20 ? view.getUint32(16, true) : 0;
-  return { major: view.getUint32(0, true), minor: view.getUint32(4, true), maxReadahead: view.getUint32(8, true), flags, flags2 };
-}
+/** Ops whose request is a name (the first one, for RENAME, RENAME2, SYMLINK, LINK: the new entry's or the source's). */
+type NamedOp = 'LOOKUP' | 'MKDIR' | 'RMDIR' | 'UNLINK' | 'SYMLINK' | 'MKNOD' | 'CREATE' | 'RENAME' | 'RENAME2' | 'LINK';
 
-/** What stat(2) shows of a node. */
-export interface NodeAttr {
-  ino: number;
-  size: number;
-  mode: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  mtime: Date;
-  ctime: Date;
-}
+/** One request, decoded: the header's fields and the op's own. */
+export type FuseRequest = RequestHeader & (
+  | { op: NamedOp; name: Uint8Array }
+  | { op: 'INIT'; init: InitIn }
+  | { op: 'SETATTR'; set: SetattrIn }
+  | { op: 'OPEN'; flags: number }
+  | { op: 'READ'; fh: number; offset: number; size: number }
+  | { op: 'WRITE'; fh: number; offset: number; size: number; data: Uint8Array }
+  | { op: 'RELEASE'; fh: number }
+  | { op: 'READDIR'; offset: number; size: number }
+  | { op: 'FORGET' | 'BATCH_FORGET'; forgets: ForgetOne[] }
+  | { op: 'INTERRUPT'; target: bigint }
+  /** everything kvmfs answers from the header alone (GETATTR, STATFS, ...) or not at all (ENOSYS) */
+  | { op: 'OTHER'; name: string }
+);
 
-/** A whole reply: fuse_out_header then the payload. `error` is a positive errno (0: success). */
-export function reply(unique: bigint, error: number, payload?: Uint8Array): Buffer {
-  const out = Buffer.alloc(OUT_HEADER_SIZE + (payload?.length ?? 0));
-  writeOutHeader(out, unique, error, out.length);
-  if (payload) out.set(payload, OUT_HEADER_SIZE);
-  return out;
-}
-
-export function writeOutHeader(out: Uint8Array, unique: bigint, error: number, length: number): void {
-  const view = viewOf(out);
-  view.setUint32(0, length, true);
-  view.setInt32(4, -error, true);
-  view.setBigUint64(8, unique, true);
-}
-
-function writeAttr(view: DataView, at: number, attr: NodeAttr): void {
-  // time_t is signed; the nanoseconds are always 0..999999999, also before 1970
-  const seconds = (date: Date) => BigInt(Math.floor(date.getTime() / 1000));
-  const nanoseconds = (date: Date) => (((date.getTime() % 1000) + 1000) % 1000) * 1_000_000;
-  view.setBigUint64(at, BigInt(attr.ino), true);
-  view.setBigUint64(at + 8, BigInt(attr.size), true);
-  view.setBigUint64(at + 16, BigInt(Math.ceil(attr.size / 512)), true);
-  view.setBigInt64(at + 24, seconds(attr.mtime), true); // atime: not kept, shown as mtime
-  view.setBigInt64(at + 32, seconds(attr.mtime), true);
-  view.setBigInt64(at + 40, seconds(attr.ctime), true);
-  view.setUint32(at + 48, nanoseconds(attr.mtime), true);
-  view.setUint32(at + 52, nanoseconds(attr.mtime), true);
-  view.setUint32(at + 56, nanoseconds(attr.ctime), true);
-  view.setUint32(at + 60, attr.mode, true);
-  view.setUint32(at + 64, attr.nlink, true);
-  view.setUint32(at + 68, attr.uid, true);
-  view.setUint32(at + 72, attr.gid, true);
-  view.setUint32(at + 76, 0, true); // rdev
-  view.setUint32(at + 80, 4096, true); // blksize
-}
+const NAMED: ReadonlySet<string> = new Set<NamedOp>(['LOOKUP', 'MKDIR', 'RMDIR', 'UNLINK', 'SYMLINK', 'MKNOD', 'CREATE', 'RENAME', 'RENAME2', 'LINK']);
 
 /**
- * fuse_entry_out with zero validity: sizes (memory, dirty_log) and VMs
- * change behind the kernel's back, so it must ask again every time.
+ * Decodes a request from its three parts: the fuse_in_header, the op's
+ * fixed in-struct, and what follows it (names, a write's data). A ring
+ * entry holds them apart; splitRequest cuts a /dev/fuse request so.
  */
-export function entryOut(attr: NodeAttr): Uint8Array {
-  const out = new Uint8Array(ENTRY_OUT_SIZE);
-  const view = viewOf(out);
-  view.setBigUint64(0, BigInt(attr.ino), true);
-  writeAttr(view, 40, attr);
-  return out;
-}
-
-export function attrOut(attr: NodeAttr): Uint8Array {
-  const out = new Uint8Array(ATTR_OUT_SIZE);
-  writeAttr(viewOf(out), 16, attr);
-  return out;
-}
-
-export function openOut(fh: number, openFlags: number): Uint8Array {
-  const out = new Uint8Array(16);
-  const view = viewOf(out);
-  view.setBigUint64(0, BigInt(fh), true);
-  view.setUint32(8, openFlags, true);
-  return out;
-}
-
-export function writeOut(size: number): Uint8Array {
-  const out = new Uint8Array(8);
-  viewOf(out).setUint32(0, size, true);
-  return out;
-}
-
-export function initOut(flags: number, maxWrite: number, maxPages: number, flags2 = 0): Uint8Array {
-  const out = new Uint8Array(INIT_OUT_SIZE);
-  const view = viewOf(out);
-  view.setUint32(0, KERNEL_VERSION, true);
-  view.setUint32(4, KERNEL_MINOR_VERSION, true);
-  view.setUint32(8, 0, true); // max_readahead: direct I/O only
-  view.setUint32(12, flags, true);
-  view.setUint16(16, 16, true); // max_background
-  view.setUint16(18, 12, true); // congestion_threshold
-  view.setUint32(20, maxWrite, true);
-  view.setUint32(24, 1, true); // time_gran: 1 ns
-  view.setUint16(28, maxPages, true);
-  view.setUint32(32, flags2, true); // read by the kernel only with INIT_EXT in flags
-  return out;
-}
-
-export function statfsOut(nameMax: number): Uint8Array {
-  const out = new Uint8Array(STATFS_OUT_SIZE);
-  const view = viewOf(out);
-  view.setUint32(40, 4096, true); // bsize
-  view.setUint32(44, nameMax, true); // namelen
-  view.setUint32(48, 4096, true); // frsize
-  return out;
-}
-
-export interface DirEntry {
-  ino: number;
-  name: Uint8Array;
-  /** DT_DIR or DT_REG */
-  type: number;
-}
-
-export const DT_DIR = 4;
-export const DT_REG = 8;
-
-/**
- * The fuse_dirent records of `entries` from index `offset` on that fit in
- * `size` bytes. Each record's `off` is the index of the next entry, which is
- * what the kernel passes back to continue.
- */
-export function dirents(entries: DirEntry[], offset: number, size: number): Uint8Array {
-  const records: Uint8Array[] = [];
-  let used = 0;
-  for (let index = offset; index < entries.length; index++) {
-    const entry = entries[index]!;
-    const length = (DIRENT_HEADER_SIZE + entry.name.length + 7) & ~7;
-    if (used + length > size) break;
-    const record = new Uint8Array(length);
-    const view = viewOf(record);
-    view.setBigUint64(0, BigInt(entry.ino), true);
-    view.setBigUint64(8, BigInt(index + 1), true);
-    view.setUint32(16, entry.name.length, true);
-    view.setUint32(20, entry.type, true);
-    record.set(entry.name, DIRENT_HEADER_SIZE);
-    records.push(record);
-    used += length;
+export function decodeRequest(headerBytes: Uint8Array, opIn: Uint8Array, payload: Uint8Array): FuseRequest {
+  const view = viewOf(headerBytes);
+  const header: RequestHeader = {
+    opcode: view.getUint32(4, true),
+    unique: view.getBigUint64(8, true),
+    nodeId: Number(view.getBigUint64(16, true)),
+    uid: view.getUint32(24, true),
+    gid: view.getUint32(28, true),
+    pid: view.getUint32(32, true),
+  };
+  const name = opcodeName(header.opcode);
+  const op = viewOf(opIn);
+  if (NAMED.has(name)) return { ...header, op: name as NamedOp, name: nameAt(payload) };
+  switch (name) {
+    case 'READ':
+    case 'WRITE': {
+      const io = { fh: Number(op.getBigUint64(0, true)), offset: Number(op.getBigUint64(8, true)), size: op.getUint32(16, true) };
+      return name === 'READ' ? { ...header, op: name, ...io } : { ...header, op: name, ...io, data: payload.subarray(0, io.size) };
+    }
+    case 'OPEN':
+      return { ...header, op: name, flags: op.getUint32(0, true) };
+    case 'RELEASE':
+      return { ...header, op: name, fh: Number(op.getBigUint64(0, true)) };
+    case 'READDIR':
+      return { ...header, op: name, offset: Number(op.getBigUint64(8, true)), size: op.getUint32(16, true) };
+    case 'SETATTR':
+      return {
+        ...header, op: name,
+        set: { valid: op.getUint32(0, true), size: Number(op.getBigUint64(16, true)), mode: op.getUint32(68, true), uid: op.getUint32(76, true), gid: op.getUint32(80, true) },
+      };
+    case 'INIT': {
+      const flags = op.getUint32(12, true);
+      const flags2 = flags & initFlags.INIT_EXT && opIn.length >= 20 ? op.getUint32(16, true) : 0;
+      return { ...header, op: name, init: { major: op.getUint32(0, true), minor: op.getUint32(4, true), maxReadahead: op.getUint32(8, true), flags, flags2 } };
+    }
+    case 'FORGET':
+      return { ...header, op: name, forgets: [{ nodeId: header.nodeId, lookups: Number(op.getBigUint64(0, true)) }] };
+    case 'BATCH_FORGET':
+      return { ...header, op: name, forgets: batchForgets(op.getUint32(0, true), viewOf(payload)) };
+    case 'INTERRUPT':
+      return { ...header, op: name, target: op.getBigUint64(0, true) };
+    default:
+      return { ...header, op: 'OTHER', name };
   }
-  return Buffer.concat(records);
 }
 
-function viewOf(bytes: Uint8Array): DataView {
+/** The parts of a whole request (as /dev/fuse gives it, and as requests are passed between threads). */
+export function splitRequest(request: Uint8Array): [header: Uint8Array, opIn: Uint8Array, payload: Uint8Array] {
+  const length = Math.min(request.length, viewOf(request).getUint32(0, true));
+  const inSize = byCode.get(viewOf(request).getUint32(4, true))?.inSize ?? 0;
+  const opInEnd = Math.min(length, IN_HEADER_SIZE + inSize);
+  return [request.subarray(0, IN_HEADER_SIZE), request.subarray(IN_HEADER_SIZE, opInEnd), request.subarray(opInEnd, length)];
+}
+
+/** decodeRequest of a whole request. */
+export function decodeWhole(request: Uint8Array): FuseRequest {
+  return decodeRequest(...splitRequest(request));
+}
+
+function batchForgets(count: number, entries: DataView): ForgetOne[] {
+  const forgets: ForgetOne[] = [];
+  for (let i = 0; i < count && (i + 1) * 16 <= entries.byteLength; i++) {
+    forgets.push({ nodeId: Number(entries.getBigUint64(i * 16, true)), lookups: Number(entries.getBigUint64(i * 16 + 8, true)) });
+  }
+  return forgets;
+}
+
+/** The NUL-terminated name at the start of `bytes`, as raw bytes. */
+function nameAt(bytes: Uint8Array): Uint8Array {
+  const end = bytes.indexOf(0);
+  return bytes.subarray(0, end < 0 ? bytes.length : end);
+}
+
+export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

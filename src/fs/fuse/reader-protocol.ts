@@ -1,34 +1,92 @@
 // What reader threads and the session on the main thread say to each other.
-import type { SharedFile } from '../node.js';
+import type { MessagePort } from 'node:worker_threads';
 import { LISTENER_FIELDS } from './listener.js';
 
-/** A shared object (a vcpu, a VM's memory) readers may attach to, by key; without `shared`, the key is gone. */
+/** A file readers may serve (its factory and share, see OffThread in node.ts), by key; without `file`, the key is gone. */
 export interface Registration {
   key: number;
-  shared?: SharedFile;
+  file?: { factory: string; share: unknown };
 }
+
+/** How a reader takes requests: a clone of the /dev/fuse channel, or one FUSE over io_uring entry. */
+export type TransportSetup =
+  | {
+    kind: 'channel';
+    /** this reader's number (> 0), for the Listener */
+    id: number;
+    /** this reader's clone of the channel */
+    fd: number;
+    bufferSize: number;
+  }
+  | {
+    kind: 'ring';
+    /** the session's /dev/fuse fd, named by the ring's commands */
+    fd: number;
+    /** the CPU whose queue the entry is on (the thread is pinned there) */
+    qid: number;
+    /** at least the mount's max_write */
+    payloadSize: number;
+    /** the ReplyBox the main thread answers this reader's passed requests in */
+    replyBox: SharedArrayBuffer;
+    /** for a reader started because its queue was stuck: the mount point, to stat from its CPU once it is registered (RingEntry.register) */
+    poke?: string;
+    /** this reader's slot in the HoldWatch (-1: none) */
+    watchIndex: number;
+    holdWatch: SharedArrayBuffer;
+  };
 
 export interface ReaderSetup {
-  /** this reader's number (> 0), for the Listener */
-  id: number;
-  /** this reader's clone of the channel */
-  fd: number;
-  bufferSize: number;
-  /** --run-timeout, for the runs readers make */
-  runTimeoutMs: number;
+  transport: TransportSetup;
+  /** Int32 counts, holdSlot.count per group of readers; this reader's group (0: the /dev/fuse readers, 1 + qid: ring queue qid) */
+  counts: SharedArrayBuffer;
+  group: number;
+  /** Int32 sessionSlot fields */
+  session: SharedArrayBuffer;
   /** OpenTable's buffer */
   openTable: SharedArrayBuffer;
-  /** Int32 slots: pool.readers, pool.busy, pool.registry (bumped after each message about registrations), then the Listener's */
-  pool: SharedArrayBuffer;
   /** every registration so far; later ones arrive as messages */
   registrations: Registration[];
+  /** the module that builds the files readers serve (files/off-thread.ts: attach) */
+  offThreadModule: string;
 }
 
-export const pool = { readers: 0, busy: 1, registry: 2, listener: 3, count: 3 + LISTENER_FIELDS } as const;
+/** Session-wide Int32 slots: registry (bumped after each message about registrations), then the Listener's. */
+export const sessionSlot = { registry: 0, listener: 1, count: 1 + LISTENER_FIELDS } as const;
 
-/** Whether every reader is held by a run: then another should start, so that one is always free to listen (and be the deputy). */
-export function noReaderToSpare(slots: Int32Array): boolean {
-  return Atomics.load(slots, pool.readers) - Atomics.load(slots, pool.busy) < 1;
+/**
+ * Per group of readers: how many; how many of them a run or a passed
+ * request holds; whether one has asked for another reader and the session
+ * has not answered yet; and how many holds have ended so far.
+ */
+export const holdSlot = { readers: 0, busy: 1, asked: 2, released: 3, count: 4 } as const;
+
+/** A group's counts within the counts buffer. */
+export function groupCounts(counts: SharedArrayBuffer, group: number): Int32Array {
+  return new Int32Array(counts, group * holdSlot.count * 4, holdSlot.count);
+}
+
+/** Whether every reader of a group is held: a request would wait, so another should start. */
+export function noReaderToSpare(counts: Int32Array): boolean {
+  return Atomics.load(counts, holdSlot.readers) - Atomics.load(counts, holdSlot.busy) < 1;
+}
+
+/**
+ * Counts this reader as held while `call` runs. A run may hold it for as
+ * long as the guest runs (`mayLast`): if it leaves no reader of the group
+ * free, ask the session for another (once until answered). A request passed
+ * to the main thread ends by itself, soon, so it never asks.
+ */
+export function holding<T>(counts: Int32Array, port: MessagePort, call: () => T, mayLast: boolean): T {
+  Atomics.add(counts, holdSlot.busy, 1);
+  if (mayLast && noReaderToSpare(counts) && Atomics.compareExchange(counts, holdSlot.asked, 0, 1) === 0) {
+    port.postMessage({ kind: 'need-reader' } satisfies ReaderMessage);
+  }
+  try {
+    return call();
+  } finally {
+    Atomics.sub(counts, holdSlot.busy, 1);
+    Atomics.add(counts, holdSlot.released, 1);
+  }
 }
 
 export type ReaderMessage =
@@ -36,44 +94,12 @@ export type ReaderMessage =
   | Uint8Array
   /** a request the reader served and that failed: the main thread records why (last_error) and replies */
   | { kind: 'failed'; request: Uint8Array; errno: number; message: string }
-  /** every reader but this one is busy with a run: start another */
+  /** every reader of this one's group is held: start another */
   | { kind: 'need-reader' }
   /** the kernel ended the session (unmounted) */
-  | { kind: 'ended'; errno: number }
+  | { kind: 'ended' }
   /** a ring reader could not set up its io_uring entry: requests stay on /dev/fuse */
   | { kind: 'ring-unavailable'; message: string };
-
-/** A ring reader (ring-worker.ts): one FUSE over io_uring entry on queue `qid`, on a thread pinned to CPU `qid`. */
-export interface RingReaderSetup {
-  /** the session's /dev/fuse fd, named by the ring's commands */
-  fd: number;
-  qid: number;
-  /** at least the mount's max_write */
-  payloadSize: number;
-  runTimeoutMs: number;
-  openTable: SharedArrayBuffer;
-  /** as ReaderSetup.pool: its registry slot */
-  pool: SharedArrayBuffer;
-  /** Int32 slots, queueSlot.count per queue */
-  queues: SharedArrayBuffer;
-  /** the ReplyBox the main thread answers this reader's passed requests in */
-  replyBox: SharedArrayBuffer;
-  registrations: Registration[];
-  /** for a reader started because its queue was stuck: the mount point, to stat from its CPU once it is registered (RingEntry.register) */
-  poke?: string;
-}
-
-/**
- * Per ring queue: its readers; how many of them a run or a passed request
- * holds; whether one has asked for another reader and the session has not
- * answered yet; and how many holds have ended so far.
- */
-export const queueSlot = { readers: 0, busy: 1, asked: 2, released: 3, count: 4 } as const;
-
-/** Whether every reader of a ring queue is held: a request from that CPU would wait, so another should start. */
-export function noRingReaderToSpare(queue: Int32Array): boolean {
-  return Atomics.load(queue, queueSlot.readers) - Atomics.load(queue, queueSlot.busy) < 1;
-}
 
 /**
  * Where the main thread puts its reply to a request a ring reader passed it.

@@ -14,27 +14,22 @@
 // fuse_uring_req_header) and a payload buffer. Like channel.ts, this is
 // binding code: it and kernel-mount.ts are the only code under src/fs that
 // calls into native code.
-import { readFileSync } from 'node:fs';
-import koffi from 'koffi';
+import {
+  close, errno, koffi, lastErrno, MAP_ANONYMOUS, MAP_FAILED, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, mmap, munmap, PROT_READ, PROT_WRITE,
+  syscallWith, SysError,
+} from '../../sys/libc.js';
+import { cpuMask, possibleCpus } from './cpus.js';
 
-const libc = koffi.load('libc.so.6');
 const SYS_IO_URING_SETUP = 425;
 const SYS_IO_URING_ENTER = 426;
 const SYS_IO_URING_REGISTER = 427;
 // syscall(2) is variadic: one fixed-arity declaration per use
-const ioUringSetup = libc.func('long syscall(long nr, uint32_t entries, _Inout_ void *params)');
-const ioUringEnter = libc.func('long syscall(long nr, int fd, uint32_t toSubmit, uint32_t minComplete, uint32_t flags, void *sig, size_t sigSize)');
-const ioUringRegister = libc.func('long syscall(long nr, int fd, uint32_t opcode, const void *arg, uint32_t count)');
-const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
-const munmap = libc.func('int munmap(void *addr, size_t length)');
-const close = libc.func('int close(int fd)');
-const schedSetaffinity = libc.func('int sched_setaffinity(int pid, size_t size, const void *mask)');
+const ioUringSetup = syscallWith('uint32_t entries, _Inout_ void *params');
+const ioUringEnter = syscallWith('int fd, uint32_t toSubmit, uint32_t minComplete, uint32_t flags, void *sig, size_t sigSize');
+const ioUringRegister = syscallWith('int fd, uint32_t opcode, const void *arg, uint32_t count');
 
-const PROT_READ_WRITE = 0x3;
-const MAP_SHARED = 0x01;
-const MAP_PRIVATE_ANONYMOUS = 0x22;
-const MAP_POPULATE = 0x8000;
-const MAP_FAILED = 0xffffffffffffffffn;
+const PROT_READ_WRITE = PROT_READ | PROT_WRITE;
+const MAP_PRIVATE_ANONYMOUS = MAP_PRIVATE | MAP_ANONYMOUS;
 const IORING_SETUP_SQE128 = 1 << 10;
 const IORING_SETUP_SINGLE_ISSUER = 1 << 12;
 const IORING_SETUP_DEFER_TASKRUN = 1 << 13;
@@ -58,7 +53,7 @@ const SQ_OFF = 40;
 const CQ_OFF = 80;
 const FUSE_IO_URING_CMD_REGISTER = 1;
 const FUSE_IO_URING_CMD_COMMIT_AND_FETCH = 2;
-const { EINTR, EAGAIN, EBUSY, ENOTCONN, ECONNABORTED, ECANCELED } = koffi.os.errno;
+const { EINTR, EAGAIN, EBUSY, ENOTCONN, ECONNABORTED, ECANCELED } = errno;
 /** What register() gives before the kernel has finished INIT: offer the entry again a moment later. */
 export const NOT_INITIALIZED = -EAGAIN;
 
@@ -86,12 +81,6 @@ const POKE_PATH_MAX = 2048;
 const STATX_AT = 3072;
 const HEADER_MAPPING = 4096;
 
-export class RingError extends Error {
-  constructor(readonly call: string, readonly errno: number) {
-    super(`${call} (FUSE over io_uring) failed: errno ${errno}`);
-  }
-}
-
 /** io_uring_params asking for what FUSE rings need: 128-byte SQEs, one submitting thread, task work run only in io_uring_enter. */
 function ringParams(): Buffer {
   const params = Buffer.alloc(PARAMS_SIZE);
@@ -101,7 +90,7 @@ function ringParams(): Buffer {
 
 function mapOrThrow(call: string, length: number, flags: number, fd: number, offset: number): bigint {
   const pointer = mmap(null, length, PROT_READ_WRITE, flags, fd, offset) as bigint;
-  if (pointer === MAP_FAILED) throw new RingError(call, koffi.errno());
+  if (pointer === MAP_FAILED) throw new SysError(call, lastErrno());
   return pointer;
 }
 
@@ -127,7 +116,7 @@ export class RingEntry {
     const u32 = (at: number) => params.getUint32(at, true);
     const sqEntries = u32(0);
     const cqEntries = u32(4);
-    if (!(u32(20) & IORING_FEAT_SINGLE_MMAP)) throw new RingError('io_uring_setup: no single mmap', 0);
+    if (!(u32(20) & IORING_FEAT_SINGLE_MMAP)) throw new SysError(errno.EOPNOTSUPP, 'io_uring_setup: the kernel has no IORING_FEAT_SINGLE_MMAP');
     const ringSize = Math.max(u32(SQ_OFF + 24) + sqEntries * 4, u32(CQ_OFF + 20) + cqEntries * CQE_SIZE);
     const ringPointer = this.map('mmap io_uring', ringSize, MAP_SHARED | MAP_POPULATE, ringFd, 0);
     const sqePointer = this.map('mmap io_uring SQEs', sqEntries * SQE_SIZE, MAP_SHARED | MAP_POPULATE, ringFd, IORING_OFF_SQES);
@@ -158,7 +147,7 @@ export class RingEntry {
   static open(fuseFd: number, qid: number, payloadSize: number): RingEntry {
     const params = ringParams();
     const ringFd = Number(ioUringSetup(SYS_IO_URING_SETUP, 2, params));
-    if (ringFd < 0) throw new RingError('io_uring_setup', koffi.errno());
+    if (ringFd < 0) throw new SysError('io_uring_setup', lastErrno());
     try {
       return new RingEntry(ringFd, fuseFd, qid, new DataView(params.buffer, params.byteOffset, PARAMS_SIZE), payloadSize);
     } catch (error) {
@@ -266,9 +255,9 @@ export class RingEntry {
       }
       const unsubmitted = (ring[sq.tail]! - Atomics.load(ring, sq.head)) >>> 0;
       if (Number(ioUringEnter(SYS_IO_URING_ENTER, this.ringFd, unsubmitted, 1, IORING_ENTER_GETEVENTS, null, 0)) < 0) {
-        const errno = koffi.errno();
+        const code = lastErrno();
         // a kick (SIGUSR2) meant for a run, or the kernel short of memory for a moment
-        if (errno !== EINTR && errno !== EAGAIN && errno !== EBUSY) throw new RingError('io_uring_enter', errno);
+        if (code !== EINTR && code !== EAGAIN && code !== EBUSY) throw new SysError('io_uring_enter', code);
       }
     }
   }
@@ -305,33 +294,4 @@ export function abandonRings(fuseFd: number): void {
   } finally {
     entry.close();
   }
-}
-
-/** Keeps the calling thread on `cpu`; false if that cannot be (the CPU is offline). */
-export function pinToCpu(cpu: number): boolean {
-  const mask = cpuMask(cpu);
-  return schedSetaffinity(0, mask.length, mask) === 0;
-}
-
-/** A cpu_set_t holding `cpu` alone. */
-function cpuMask(cpu: number): Buffer {
-  const mask = Buffer.alloc(128);
-  mask[cpu >> 3] = 1 << (cpu & 7);
-  return mask;
-}
-
-/** The CPUs the kernel may ever run (/sys/devices/system/cpu/possible): it keeps one ring queue for each. */
-export function possibleCpus(): number[] {
-  return parseCpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8'));
-}
-
-/** A kernel CPU list ("0-3,8,10-11") as CPU numbers. */
-export function parseCpuList(text: string): number[] {
-  const cpus: number[] = [];
-  for (const range of text.trim().split(',')) {
-    const [first, last = first] = range.split('-').map(Number) as [number, number?];
-    if (!Number.isInteger(first) || !Number.isInteger(last)) throw new Error(`not a CPU list: ${JSON.stringify(text)}`);
-    for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
-  }
-  return cpus;
 }

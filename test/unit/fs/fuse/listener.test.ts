@@ -25,15 +25,15 @@ afterAll(() => {
   rmSync(fifoDir, { recursive: true });
 });
 
-/** Reader `id` waiting for its turn in a worker; resolves with the ms it waited. */
+/** Reader `id` waiting for its turn in a worker; resolves with the ms it waited (-1: no turn, the listener was closed). */
 function awaitTurnInWorker(shared: Int32Array, id: number, fd = readable): Promise<number> {
   const module = pathToFileURL(resolve('dist/fs/fuse/listener.js')).href;
   const code = `
     const { workerData, parentPort } = require('node:worker_threads');
     import(${JSON.stringify(module)}).then(({ Listener }) => {
       const started = performance.now();
-      new Listener(workerData.state, ${BASE}).awaitTurn(${id}, workerData.fd);
-      parentPort.postMessage(performance.now() - started);
+      const turn = new Listener(workerData.state, ${BASE}).awaitTurn(${id}, workerData.fd);
+      parentPort.postMessage(turn ? performance.now() - started : -1);
     });`;
   const worker = new Worker(code, { eval: true, workerData: { state: shared, fd } });
   return new Promise((resolvePromise, reject) => {
@@ -57,6 +57,18 @@ describe('Listener', () => {
     expect(listener.holds(2)).toBe(false);
     listener.release(1);
     expect(listener.holds(2)).toBe(true);
+  });
+
+  it('close lets the deputy and the readers waiting to be deputy go, with no turn, and no one listens again', async () => {
+    const shared = state();
+    const listener = new Listener(shared, BASE);
+    expect(listener.holds(1)).toBe(true);
+    const waiting = [2, 3, 4].map((id) => awaitTurnInWorker(shared, id, empty));
+    await new Promise((done) => setTimeout(done, 100));
+    listener.close();
+    expect(await Promise.all(waiting)).toEqual([-1, -1, -1]);
+    expect(listener.holds(5)).toBe(false);
+    expect(listener.awaitTurn(5, empty)).toBe(false);
   });
 
   it('the fields stay within LISTENER_FIELDS past base', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OpenTable, SLOTS, SNAPSHOT_SIZE, type SlotKind } from '../../../../src/fs/fuse/open-table.js';
+import { OpenTable, SLOTS, SNAPSHOT_SIZE } from '../../../../src/fs/fuse/open-table.js';
 
 /** `length` bytes counting up from `start` (mod 256). */
 const pattern = (length: number, start = 0) => Uint8Array.from({ length }, (_, i) => (start + i) & 0xff);
@@ -11,61 +11,58 @@ describe('OpenTable slots', () => {
     const table = new OpenTable();
     const slots = new Set<number>();
     for (let i = 0; i < SLOTS; i++) {
-      const slot = table.allocate('memory', i);
+      const slot = table.allocate(i + 1);
       expect(slot).toBeDefined();
       slots.add(slot!);
     }
     expect(slots.size).toBe(SLOTS);
     expect(Math.min(...slots)).toBe(0);
     expect(Math.max(...slots)).toBe(SLOTS - 1);
-    expect(table.allocate('run', 0)).toBeUndefined();
+    expect(table.allocate(1)).toBeUndefined();
   });
 
   it('release makes a slot reusable, in a full table', () => {
     const table = new OpenTable();
-    for (let i = 0; i < SLOTS; i++) table.allocate('regs', i);
+    for (let i = 0; i < SLOTS; i++) table.allocate(i + 1);
     table.release(17);
-    expect(table.allocate('run', 5)).toBe(17);
-    expect(table.allocate('run', 6)).toBeUndefined();
+    expect(table.allocate(6)).toBe(17);
+    expect(table.allocate(7)).toBeUndefined();
   });
 
-  it.each<[SlotKind, number]>([
-    ['run', 0], ['regs', 42], ['memory', 7], ['run', 2 ** 31 - 1],
-  ])('kind() and key() read back %s on key %i', (kind, key) => {
+  it.each([1, 42, 7, 2 ** 31 - 1])('key() reads back key %i', (key) => {
     const table = new OpenTable();
-    table.allocate('memory', 99); // another slot in use
-    const slot = table.allocate(kind, key)!;
-    expect([table.kind(slot), table.key(slot)]).toEqual([kind, key]);
+    table.allocate(99); // another slot in use
+    const slot = table.allocate(key)!;
+    expect(table.key(slot)).toBe(key);
   });
 
-  it('kind() of a slot never allocated, or released, is undefined', () => {
+  it('key() of a slot never allocated, or released, is 0 (free)', () => {
     const table = new OpenTable();
-    expect(table.kind(0)).toBeUndefined();
-    const slot = table.allocate('run', 3)!;
+    expect(table.key(0)).toBe(0);
+    const slot = table.allocate(3)!;
     table.release(slot);
-    expect(table.kind(slot)).toBeUndefined();
+    expect(table.key(slot)).toBe(0);
   });
 
-  it('a reallocated slot holds its new kind and key', () => {
+  it('a reallocated slot holds its new key', () => {
     const table = new OpenTable();
-    const slot = table.allocate('run', 3)!;
+    const slot = table.allocate(3)!;
     table.release(slot);
-    expect(table.allocate('memory', 8)).toBe(slot);
-    expect([table.kind(slot), table.key(slot)]).toEqual(['memory', 8]);
+    expect(table.allocate(8)).toBe(slot);
+    expect(table.key(slot)).toBe(8);
   });
 });
 
 describe('OpenTable over a shared buffer (a reader thread)', () => {
-  it('sees the kinds, keys and snapshots the main thread stored, and the main thread sees its snapshots', () => {
+  it('sees the keys and snapshots the main thread stored, and the main thread sees its snapshots', () => {
     const main = new OpenTable();
-    const run = main.allocate('run', 1)!;
-    const regs = main.allocate('regs', 2)!;
-    const memory = main.allocate('memory', 3)!;
+    const run = main.allocate(2)!;
+    const regs = main.allocate(3)!;
+    const memory = main.allocate(4)!;
     main.storeSnapshot(run, pattern(10));
     const reader = new OpenTable(main.buffer);
     expect(reader.buffer).toBe(main.buffer);
-    expect([run, regs, memory].map((slot) => [reader.kind(slot), reader.key(slot)]))
-      .toEqual([['run', 1], ['regs', 2], ['memory', 3]]);
+    expect([run, regs, memory].map((slot) => reader.key(slot))).toEqual([2, 3, 4]);
     const target = new Uint8Array(20);
     expect(reader.readSnapshot(run, 0, target)).toBe(10);
     expect(target.subarray(0, 10)).toEqual(pattern(10));
@@ -75,12 +72,12 @@ describe('OpenTable over a shared buffer (a reader thread)', () => {
     expect(target).toEqual(pattern(20, 100));
 
     main.release(run);
-    expect(reader.kind(run)).toBeUndefined();
+    expect(reader.key(run)).toBe(0);
   });
 
   it('a reader hands out no slots: only the main thread allocates', () => {
     const main = new OpenTable();
-    expect(new OpenTable(main.buffer).allocate('run', 1)).toBeUndefined();
+    expect(new OpenTable(main.buffer).allocate(2)).toBeUndefined();
   });
 });
 
@@ -97,7 +94,7 @@ describe('OpenTable snapshots', () => {
     ['target exactly the rest', 36, 64, 64],
   ])('readSnapshot %s (offset %i, target %i) copies %i', (_, offset, targetSize, n) => {
     const table = new OpenTable();
-    const slot = table.allocate('run', 1)!;
+    const slot = table.allocate(2)!;
     table.storeSnapshot(slot, content);
     const target = new Uint8Array(targetSize).fill(0xee);
     expect(table.readSnapshot(slot, offset, target)).toBe(n);
@@ -105,17 +102,17 @@ describe('OpenTable snapshots', () => {
     expect(target.subarray(n).every((byte) => byte === 0xee)).toBe(true);
   });
 
-  it('an empty snapshot, or none, reads as EOF', () => {
+  it('no snapshot yet is undefined (a read must take one); an empty one reads as EOF', () => {
     const table = new OpenTable();
-    const slot = table.allocate('regs', 1)!;
-    expect(table.readSnapshot(slot, 0, new Uint8Array(8))).toBe(0);
+    const slot = table.allocate(2)!;
+    expect(table.readSnapshot(slot, 0, new Uint8Array(8))).toBeUndefined();
     table.storeSnapshot(slot, new Uint8Array(0));
     expect(table.readSnapshot(slot, 0, new Uint8Array(8))).toBe(0);
   });
 
   it('a new snapshot replaces the last, also when shorter', () => {
     const table = new OpenTable();
-    const slot = table.allocate('run', 1)!;
+    const slot = table.allocate(2)!;
     table.storeSnapshot(slot, pattern(50));
     table.storeSnapshot(slot, pattern(5, 200));
     const target = new Uint8Array(50);
@@ -125,7 +122,7 @@ describe('OpenTable snapshots', () => {
 
   it.each([0, 1, SLOTS - 1])('a snapshot longer than SNAPSHOT_SIZE is kept up to SNAPSHOT_SIZE (slot %i), not spilling over', (wanted) => {
     const table = new OpenTable();
-    const slots = Array.from({ length: SLOTS }, () => table.allocate('run', 0)!);
+    const slots = Array.from({ length: SLOTS }, () => table.allocate(1)!);
     const slot = slots[wanted]!;
     const neighbours = [slot - 1, slot + 1].filter((s) => s >= 0 && s < SLOTS);
     for (const other of neighbours) table.storeSnapshot(other, pattern(SNAPSHOT_SIZE, 77));
@@ -141,49 +138,42 @@ describe('OpenTable snapshots', () => {
     }
   });
 
-  it('allocating a slot again resets its snapshot to empty', () => {
+  it('allocating a slot again drops its snapshot', () => {
     const table = new OpenTable();
-    const slot = table.allocate('run', 1)!;
+    const slot = table.allocate(2)!;
     table.storeSnapshot(slot, pattern(64));
     table.release(slot);
-    expect(table.allocate('regs', 2)).toBe(slot);
-    expect(table.readSnapshot(slot, 0, new Uint8Array(64))).toBe(0);
+    expect(table.allocate(3)).toBe(slot);
+    expect(table.readSnapshot(slot, 0, new Uint8Array(64))).toBeUndefined();
   });
 });
 
-describe('OpenTable run reads (FUSE_INTERRUPT)', () => {
-  it.each([1n, 0x1234n, 2n ** 31n + 6n, 2n ** 40n + 8n])('setRun then findRun(%i) finds the slot; ended, it does not', (unique) => {
+describe('OpenTable reads that may last (FUSE_INTERRUPT)', () => {
+  it.each([1n, 0x1234n, 2n ** 31n + 6n, 2n ** 40n + 8n])('setBlocked then findBlocked(%i) finds the slot; ended, it does not', (unique) => {
     const table = new OpenTable();
-    table.allocate('run', 1);
-    const slot = table.allocate('run', 2)!;
-    table.setRun(slot, unique);
-    expect(table.findRun(unique)).toBe(slot);
-    expect(table.findRun(unique + 2n)).toBeUndefined();
-    table.setRun(slot, undefined);
-    expect(table.findRun(unique)).toBeUndefined();
+    table.allocate(2);
+    const slot = table.allocate(3)!;
+    table.setBlocked(slot, unique);
+    expect(table.findBlocked(unique)).toBe(slot);
+    expect(table.findBlocked(unique + 2n)).toBeUndefined();
+    table.setBlocked(slot, undefined);
+    expect(table.findBlocked(unique)).toBeUndefined();
   });
 
-  it('a reader thread sees a run the other set', () => {
+  it('the main thread sees a read a reader thread marked', () => {
     const main = new OpenTable();
-    const slot = main.allocate('run', 1)!;
-    new OpenTable(main.buffer).setRun(slot, 10n);
-    expect(main.findRun(10n)).toBe(slot);
+    const slot = main.allocate(2)!;
+    new OpenTable(main.buffer).setBlocked(slot, 10n);
+    expect(main.findBlocked(10n)).toBe(slot);
   });
 
-  it('a released or reallocated slot has no run in progress', () => {
+  it('a released or reallocated slot has no read in progress', () => {
     const table = new OpenTable();
-    const slot = table.allocate('run', 1)!;
-    table.setRun(slot, 10n);
+    const slot = table.allocate(2)!;
+    table.setBlocked(slot, 10n);
     table.release(slot);
-    expect(table.findRun(10n)).toBeUndefined();
-    expect(table.allocate('run', 1)).toBe(slot);
-    expect(table.findRun(10n)).toBeUndefined();
-  });
-
-  it('only run slots are found', () => {
-    const table = new OpenTable();
-    const slot = table.allocate('regs', 1)!;
-    table.setRun(slot, 10n);
-    expect(table.findRun(10n)).toBeUndefined();
+    expect(table.findBlocked(10n)).toBeUndefined();
+    expect(table.allocate(2)).toBe(slot);
+    expect(table.findBlocked(10n)).toBeUndefined();
   });
 });

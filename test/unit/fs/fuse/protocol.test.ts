@@ -4,11 +4,13 @@
 // byte by byte.
 import { describe, expect, it } from 'vitest';
 import {
-  ATTR_OUT_SIZE, attrOut, bodyOf, decodeForgets, decodeHeader, decodeInit, decodeIoIn, decodeSetattr, dirents,
-  DT_DIR, DT_REG, ENTRY_OUT_SIZE, entryOut, fattr, FOPEN_DIRECT_IO, IN_HEADER_SIZE, initFlags, initFlags2, initOut, IO_IN_SIZE,
-  KERNEL_MINOR_VERSION, KERNEL_VERSION, nameAt, type DirEntry, type NodeAttr, opcode, openOut, OUT_HEADER_SIZE, reply,
-  ROOT_ID, statfsOut, writeOut, writeOutHeader,
+  decodeRequest, decodeWhole, fattr, FOPEN_DIRECT_IO, IN_HEADER_SIZE, initFlags, initFlags2, IO_IN_SIZE,
+  KERNEL_MINOR_VERSION, KERNEL_VERSION, opcode, opcodeName, OUT_HEADER_SIZE, ROOT_ID, splitRequest,
 } from '../../../../src/fs/fuse/protocol.js';
+import {
+  ATTR_OUT_SIZE, attrOut, dirents, DT_DIR, DT_REG, ENTRY_OUT_SIZE, entryOut, initOut, type DirEntry, type NodeAttr, openOut, reply,
+  statfsOut, writeOut, writeOutHeader,
+} from '../../../../src/fs/fuse/replies.js';
 
 const viewOf = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 const u16 = (bytes: Uint8Array, at: number) => viewOf(bytes).getUint16(at, true);
@@ -84,92 +86,108 @@ describe('constants', () => {
   });
 });
 
-describe('requests', () => {
-  it('decodeHeader reads fuse_in_header: len@0 opcode@4 unique@8 nodeid@16 uid@24 gid@28 pid@32', () => {
-    const bytes = request(opcode.GETATTR, new Uint8Array(16), 0x1_0000_0002n, 0xfedc_ba98_7654_3210n);
-    expect(decodeHeader(bytes)).toEqual({
-      length: 56, opcode: 3, unique: 0xfedc_ba98_7654_3210n, nodeId: 0x1_0000_0002, uid: 1000, gid: 1001, pid: 4242,
+describe('opcode names (--debug)', () => {
+  it.each([[1, 'LOOKUP'], [15, 'READ'], [26, 'INIT'], [36, 'INTERRUPT'], [45, 'RENAME2'], [99, 'opcode 99']] as const)('%i is %s', (code, name) => {
+    expect(opcodeName(code)).toBe(name);
+  });
+});
+
+describe('decodeWhole: a request as /dev/fuse gives it, decoded once into a typed FuseRequest', () => {
+  const header = { unique: 0x1122_3344_5566_7788n, nodeId: 5, uid: 1000, gid: 1001, pid: 4242 };
+
+  it('fuse_in_header: opcode@4 unique@8 nodeid@16 uid@24 gid@28 pid@32, also when the request does not start its buffer', () => {
+    const outer = new Uint8Array(8 + IN_HEADER_SIZE + 16);
+    outer.set(request(opcode.GETATTR, new Uint8Array(16), 0x1_0000_0002n, 0xfedc_ba98_7654_3210n), 8);
+    expect(decodeWhole(outer.subarray(8))).toEqual({
+      opcode: 3, unique: 0xfedc_ba98_7654_3210n, nodeId: 0x1_0000_0002, uid: 1000, gid: 1001, pid: 4242, op: 'OTHER', name: 'GETATTR',
     });
   });
 
-  it('decodeHeader reads a request that does not start its buffer', () => {
-    const outer = new Uint8Array(8 + IN_HEADER_SIZE);
-    outer.set(request(opcode.LOOKUP, new Uint8Array(0), 9n, 77n), 8);
-    expect(decodeHeader(outer.subarray(8))).toMatchObject({ length: 40, opcode: 1, unique: 77n, nodeId: 9 });
-  });
-
-  it('bodyOf is what follows the 40-byte header', () => {
-    expect(Array.from(bodyOf(request(opcode.LOOKUP, utf8('vm0\0'))))).toEqual([0x76, 0x6d, 0x30, 0]);
-    expect(bodyOf(request(opcode.GETATTR, new Uint8Array(0)))).toHaveLength(0);
-  });
-
-  it.each<[string, Uint8Array, number, string]>([
-    ['stops at NUL', utf8('abc\0def'), 0, 'abc'],
-    ['at an offset', utf8('abc\0def\0'), 4, 'def'],
-    ['no NUL: the rest of the body', utf8('abc\0def'), 4, 'def'],
-    ['no NUL at all', utf8('plain'), 0, 'plain'],
-    ['empty name', utf8('\0abc'), 0, ''],
-    ['at the end of the body', utf8('abc\0'), 4, ''],
-    ['non-ASCII name', utf8('vé\0x'), 0, 'vé'],
-  ])('nameAt: %s', (_, bytes, offset, name) => {
-    expect(text(nameAt(bytes, offset))).toBe(name);
-  });
-
-  it('nameAt keeps UTF-8 bytes as they are', () => {
-    expect(nameAt(utf8('é€\0'))).toHaveLength(5);
-  });
-
-  it('nameAt finds both names of a RENAME2 body (fuse_rename2_in is 16 bytes)', () => {
-    const names = utf8('old\0newer\0');
-    const bytes = new Uint8Array(16 + names.length);
-    bytes.set(names, 16);
-    const first = nameAt(bytes, 16);
-    expect(text(first)).toBe('old');
-    expect(text(nameAt(bytes, 16 + first.length + 1))).toBe('newer');
+  it.each<[string, number, number, string, string]>([
+    ['LOOKUP: the name is the body', opcode.LOOKUP, 0, 'vm0\0', 'vm0'],
+    ['RMDIR', opcode.RMDIR, 0, 'vm0\0', 'vm0'],
+    ['MKDIR: after fuse_mkdir_in (8)', opcode.MKDIR, 8, 'vcpu1\0', 'vcpu1'],
+    ['CREATE: after fuse_create_in (16)', opcode.CREATE, 16, 'new\0', 'new'],
+    ['MKNOD: after fuse_mknod_in (16)', opcode.MKNOD, 16, 'fifo\0', 'fifo'],
+    ['RENAME: the old name, after fuse_rename_in (8)', opcode.RENAME, 8, 'old\0newer\0', 'old'],
+    ['RENAME2: the old name, after fuse_rename2_in (16)', opcode.RENAME2, 16, 'old\0newer\0', 'old'],
+    ['LINK: after fuse_link_in (8)', opcode.LINK, 8, 'memory2\0', 'memory2'],
+    ['SYMLINK: the new name first', opcode.SYMLINK, 0, 'link\0/etc/passwd\0', 'link'],
+    ['no NUL: the rest of the body', opcode.LOOKUP, 0, 'plain', 'plain'],
+    ['non-ASCII bytes as they are', opcode.LOOKUP, 0, 'vé€\0', 'vé€'],
+  ])('%s', (_, op, inSize, names, name) => {
+    const bytes = new Uint8Array(inSize + utf8(names).length).fill(0xa5, 0, inSize);
+    bytes.set(utf8(names), inSize);
+    const decoded = decodeWhole(request(op, bytes));
+    expect(decoded).toMatchObject({ ...header, opcode: op, op: opcodeName(op) });
+    expect(text((decoded as { name: Uint8Array }).name)).toBe(name);
   });
 
   it.each([
     ['READ', opcode.READ, 0],
     ['WRITE (data follows)', opcode.WRITE, 300],
-  ])('decodeIoIn reads %s: fh@0 offset@8 size@16', (_, op, dataLength) => {
-    const io = body(IO_IN_SIZE + dataLength, [[0, 64, 2 ** 40 + 17], [8, 64, 0x1_0000_1000], [16, 32, 131072]]);
-    expect(decodeIoIn(bodyOf(request(op, io)))).toEqual({ fh: 2 ** 40 + 17, offset: 0x1_0000_1000, size: 131072 });
+  ])('%s: fh@0 offset@8 size@16 of fuse_read_in / fuse_write_in', (_, op, dataLength) => {
+    const io = body(IO_IN_SIZE + dataLength, [[0, 64, 2 ** 40 + 17], [8, 64, 0x1_0000_1000], [16, 32, dataLength || 131072]]);
+    const decoded = decodeWhole(request(op, io));
+    expect(decoded).toMatchObject({ op: opcodeName(op), fh: 2 ** 40 + 17, offset: 0x1_0000_1000, size: dataLength || 131072 });
+    if (decoded.op === 'WRITE') expect(decoded.data).toEqual(io.subarray(IO_IN_SIZE));
   });
 
-  it('decodeSetattr reads fuse_setattr_in: valid@0 size@16 mode@68 uid@76 gid@80', () => {
+  it('OPEN: flags@0; RELEASE: fh@0; READDIR: offset@8 size@16; INTERRUPT: the target unique@0', () => {
+    expect(decodeWhole(request(opcode.OPEN, body(8, [[0, 32, 0o1101]])))).toMatchObject({ op: 'OPEN', flags: 0o1101 });
+    expect(decodeWhole(request(opcode.RELEASE, body(24, [[0, 64, 2 ** 40 + 3]])))).toMatchObject({ op: 'RELEASE', fh: 2 ** 40 + 3 });
+    expect(decodeWhole(request(opcode.READDIR, body(40, [[8, 64, 2], [16, 32, 4096]])))).toMatchObject({ op: 'READDIR', offset: 2, size: 4096 });
+    expect(decodeWhole(request(opcode.INTERRUPT, body(8, [[0, 64, 0x1_0000_0009n]])))).toMatchObject({ op: 'INTERRUPT', target: 0x1_0000_0009n });
+  });
+
+  it('SETATTR: fuse_setattr_in valid@0 size@16 mode@68 uid@76 gid@80', () => {
     const setattr = body(88, [
       [0, 32, fattr.SIZE | fattr.MODE], [4, 32, 0], [8, 64, 123n], [16, 64, 0x2_0000_0000], [68, 32, 0o100600],
       [72, 32, 0], [76, 32, 1000], [80, 32, 1001],
     ]);
-    expect(decodeSetattr(bodyOf(request(opcode.SETATTR, setattr)))).toEqual({
-      valid: 9, size: 0x2_0000_0000, mode: 0o100600, uid: 1000, gid: 1001,
+    expect(decodeWhole(request(opcode.SETATTR, setattr))).toMatchObject({
+      op: 'SETATTR', set: { valid: 9, size: 0x2_0000_0000, mode: 0o100600, uid: 1000, gid: 1001 },
     });
   });
 
-  it('decodeForgets: FORGET forgets the header node by fuse_forget_in.nlookup@0', () => {
-    const bytes = request(opcode.FORGET, body(8, [[0, 64, 3]]), 12n);
-    expect(decodeForgets(decodeHeader(bytes), bodyOf(bytes))).toEqual([{ nodeId: 12, lookups: 3 }]);
+  it('FORGET forgets the header node by fuse_forget_in.nlookup@0', () => {
+    expect(decodeWhole(request(opcode.FORGET, body(8, [[0, 64, 3]]), 12n))).toMatchObject({ op: 'FORGET', forgets: [{ nodeId: 12, lookups: 3 }] });
   });
 
   it.each<[string, Array<[number, number]>]>([
     ['none', []],
     ['one', [[7, 1]]],
     ['several', [[7, 1], [8, 20], [0x1_0000_0000, 3]]],
-  ])('decodeForgets: BATCH_FORGET with %s: count@0, then {nodeid, nlookup} from 8', (_, pairs) => {
+  ])('BATCH_FORGET with %s: count@0, then {nodeid, nlookup} from 8', (_, pairs) => {
     const forgets = body(8 + pairs.length * 16, [
       [0, 32, pairs.length], [4, 32, 0],
       ...pairs.flatMap(([id, n], i): Array<[number, 64, number]> => [[8 + i * 16, 64, id], [16 + i * 16, 64, n]]),
     ]);
-    const bytes = request(opcode.BATCH_FORGET, forgets, 0n);
-    expect(decodeForgets(decodeHeader(bytes), bodyOf(bytes))).toEqual(pairs.map(([nodeId, lookups]) => ({ nodeId, lookups })));
+    expect(decodeWhole(request(opcode.BATCH_FORGET, forgets, 0n))).toMatchObject({
+      op: 'BATCH_FORGET', forgets: pairs.map(([nodeId, lookups]) => ({ nodeId, lookups })),
+    });
   });
 
   it.each<[string, number, number]>([
     ['flags2@16 with INIT_EXT (bit 30) in flags', 0x73fffffb, 0x200],
     ['flags2 ignored without INIT_EXT', 0x33fffffb, 0],
-  ])('decodeInit reads fuse_init_in: major@0 minor@4 max_readahead@8 flags@12, %s', (_, flags, flags2) => {
+  ])('INIT: fuse_init_in major@0 minor@4 max_readahead@8 flags@12, %s', (_, flags, flags2) => {
     const init = body(64, [[0, 32, 7], [4, 32, 38], [8, 32, 131072], [12, 32, flags], [16, 32, 0x200]]);
-    expect(decodeInit(bodyOf(request(opcode.INIT, init)))).toEqual({ major: 7, minor: 38, maxReadahead: 131072, flags, flags2 });
+    expect(decodeWhole(request(opcode.INIT, init))).toMatchObject({ op: 'INIT', init: { major: 7, minor: 38, maxReadahead: 131072, flags, flags2 } });
+  });
+
+  it('an opcode kvmfs does not answer is OTHER, named', () => {
+    expect(decodeWhole(request(opcode.GETXATTR, body(8, []), 5n))).toMatchObject({ op: 'OTHER', name: 'GETXATTR' });
+    expect(decodeWhole(request(99, new Uint8Array(0)))).toMatchObject({ op: 'OTHER', name: 'opcode 99' });
+  });
+
+  it('a ring entry\'s three parts (header, op_in, payload) decode as the whole request does', () => {
+    const io = body(IO_IN_SIZE + 5, [[0, 64, 9], [8, 64, 4096], [16, 32, 5]]);
+    const whole = request(opcode.WRITE, io);
+    const [head, opIn, payload] = splitRequest(whole);
+    expect([head.length, opIn.length, payload.length]).toEqual([IN_HEADER_SIZE, IO_IN_SIZE, 5]);
+    expect(decodeRequest(whole.slice(0, IN_HEADER_SIZE), whole.slice(IN_HEADER_SIZE, IN_HEADER_SIZE + IO_IN_SIZE), whole.slice(IN_HEADER_SIZE + IO_IN_SIZE)))
+      .toEqual(decodeWhole(whole));
   });
 });
 

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { noRingReaderToSpare, queueSlot, ReplyBox } from '../../../../src/fs/fuse/reader-protocol.js';
+import { holdSlot, noReaderToSpare, ReplyBox } from '../../../../src/fs/fuse/reader-protocol.js';
 
 /** Runs `code` in a worker with `box` (the ReplyBox class from dist) and `buffer`; resolves when it ends. */
 function inWorker(buffer: SharedArrayBuffer, code: string): Promise<void> {
@@ -45,13 +45,13 @@ describe('ReplyBox', () => {
   });
 });
 
-describe('noRingReaderToSpare', () => {
+describe('noReaderToSpare (a group: the /dev/fuse readers, or one ring queue)', () => {
   it.each<[number, number, boolean]>([
     [2, 0, false], [2, 1, false], [2, 2, true], [1, 1, true], [3, 2, false],
   ])('%i readers, %i held -> %s', (readers, busy, none) => {
-    const queue = new Int32Array(queueSlot.count);
-    queue[queueSlot.readers] = readers;
-    queue[queueSlot.busy] = busy;
-    expect(noRingReaderToSpare(queue)).toBe(none);
+    const counts = new Int32Array(holdSlot.count);
+    counts[holdSlot.readers] = readers;
+    counts[holdSlot.busy] = busy;
+    expect(noReaderToSpare(counts)).toBe(none);
   });
 });

@@ -5,7 +5,8 @@
 import { openSync, closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { parseCpuList, ringHeader, RingEntry, sessionEnded } from '../../../../src/fs/fuse/uring.js';
+import { ringHeader, RingEntry, sessionEnded } from '../../../../src/fs/fuse/uring.js';
+import { parseCpuList } from '../../../../src/fs/fuse/cpus.js';
 
 describe('fuse_uring_req_header', () => {
   it('in_out[128] @0, op_in[128] @128, fuse_uring_ent_in_out @256 (flags, commit_id, payload_sz @+16, padding, reserved): 288 bytes', () => {

@@ -1,0 +1,83 @@
+// The /dev/fuse adapter of Transport: this reader's clone of the channel,
+// read while the reader is the listener (listener.ts). A request passed to
+// the main thread is answered there, on this clone; a reader held by a long
+// run is overtaken by the deputy, and another reader starts whenever all
+// but one are held (holding), so N vcpus that run long run on N threads.
+import type { MessagePort } from 'node:worker_threads';
+import { readRequest, writeReply } from './channel.js';
+import { decodeWhole, OUT_HEADER_SIZE, type FuseRequest } from './protocol.js';
+import { writeOutHeader } from './replies.js';
+import { Listener } from './listener.js';
+import { holding, sessionSlot, type ReaderMessage, type TransportSetup } from './reader-protocol.js';
+import type { Transport } from './transport.js';
+
+/**
+ * How long a reader polls its channel after serving a request before it
+ * sleeps: the next read of a `run` loop or a dd usually comes within this,
+ * and is then served with no wake-up, on the thread where the vcpu is loaded.
+ */
+const READ_POLL_NS = 100_000n;
+
+export class ChannelTransport implements Transport {
+  private readonly listener: Listener;
+  private readonly request: Uint8Array;
+  private readonly replyBytes: Buffer;
+  readonly payload: Uint8Array;
+  private length = 0;
+  private unique = 0n;
+  /** a reply could not be written: the session is over (unmounted) */
+  private ended = false;
+
+  constructor(
+    private readonly setup: Extract<TransportSetup, { kind: 'channel' }>, session: SharedArrayBuffer,
+    private readonly counts: Int32Array, private readonly port: MessagePort,
+  ) {
+    this.listener = new Listener(new Int32Array(session), sessionSlot.listener);
+    this.request = new Uint8Array(setup.bufferSize);
+    this.replyBytes = Buffer.alloc(setup.bufferSize + OUT_HEADER_SIZE);
+    this.payload = this.replyBytes.subarray(OUT_HEADER_SIZE);
+  }
+
+  next(): FuseRequest | undefined {
+    const { id, fd } = this.setup;
+    if (this.ended) return undefined;
+    if (!this.listener.holds(id) && !this.listener.awaitTurn(id, fd)) return undefined; // closed
+    try {
+      this.length = readRequest(fd, this.request, READ_POLL_NS);
+    } catch {
+      return undefined; // ENODEV: unmounted
+    }
+    const request = decodeWhole(this.request.subarray(0, this.length));
+    this.unique = request.unique;
+    return request;
+  }
+
+  reply(length: number): void {
+    writeOutHeader(this.replyBytes, this.unique, 0, OUT_HEADER_SIZE + length);
+    try {
+      writeReply(this.setup.fd, this.replyBytes.subarray(0, OUT_HEADER_SIZE + length));
+    } catch {
+      this.ended = true;
+    }
+  }
+
+  pass(failure?: { errno: number; message: string }): void {
+    const request = this.request.slice(0, this.length);
+    if (failure) this.port.postMessage({ kind: 'failed', request, ...failure } satisfies ReaderMessage);
+    else this.port.postMessage(request satisfies ReaderMessage, [request.buffer]);
+  }
+
+  /** A run holds this thread for as long as the guest runs: another reader must be free meanwhile, and the deputy watches it. */
+  hold<T>(call: () => T): T {
+    return holding(this.counts, this.port, () => {
+      const run = this.listener.runStarted();
+      try {
+        return call();
+      } finally {
+        this.listener.runEnded(run);
+      }
+    }, true);
+  }
+
+  close(): void {}
+}
