@@ -4,6 +4,7 @@
 // layouts, and test/unit/backend/kvm/abi-controllers.test.ts pins numbers
 // and layouts to the values the C header gives.
 import koffi from 'koffi';
+import { IOAPIC_PINS, PIT_CHANNELS } from '../controller-types.js';
 
 const KVMIO = 0xae;
 const IOC_WRITE = 1;
@@ -19,12 +20,10 @@ export const kvm_pic_state = koffi.struct('kvm_pic_state', {
   special_fully_nested_mode: 'uint8_t', init4: 'uint8_t', elcr: 'uint8_t', elcr_mask: 'uint8_t',
 });
 
-export const KVM_IOAPIC_NUM_PINS = 24;
-
 /** The redirection table entries are a union of a u64 and bit fields: kept as the u64. */
 export const kvm_ioapic_state = koffi.struct('kvm_ioapic_state', {
   base_address: 'uint64_t', ioregsel: 'uint32_t', id: 'uint32_t', irr: 'uint32_t', pad: 'uint32_t',
-  redirtbl: koffi.array('uint64_t', KVM_IOAPIC_NUM_PINS, 'Array'),
+  redirtbl: koffi.array('uint64_t', IOAPIC_PINS, 'Array'),
 });
 
 /** The chip union is 512 bytes (char dummy[512]). */
@@ -48,7 +47,7 @@ export const kvm_pit_channel_state = koffi.struct('kvm_pit_channel_state', {
 });
 
 export const kvm_pit_state2 = koffi.struct('kvm_pit_state2', {
-  channels: koffi.array(kvm_pit_channel_state, 3, 'Array'), flags: 'uint32_t', reserved: koffi.array('uint32_t', 9),
+  channels: koffi.array(kvm_pit_channel_state, PIT_CHANNELS, 'Array'), flags: 'uint32_t', reserved: koffi.array('uint32_t', 9),
 });
 
 export const kvm_clock_data = koffi.struct('kvm_clock_data', {
@@ -56,8 +55,7 @@ export const kvm_clock_data = koffi.struct('kvm_clock_data', {
   pad: koffi.array('uint32_t', 4),
 });
 
-export const KVM_APIC_REG_SIZE = 0x400;
-export const kvm_lapic_state = koffi.struct('kvm_lapic_state', { regs: koffi.array('uint8_t', KVM_APIC_REG_SIZE) });
+export const kvm_lapic_state = koffi.struct('kvm_lapic_state', { regs: koffi.array('uint8_t', 1024) });
 
 export const kvm_stats_header = koffi.struct('kvm_stats_header', {
   flags: 'uint32_t', name_size: 'uint32_t', num_desc: 'uint32_t',

@@ -5,15 +5,14 @@ import { isBlank } from '../format/fields.js';
 import {
   applyIoapicPatch, applyPicPatch, parseIoapic, parseIrq, parseIrqchipMode, parsePic, renderIoapic, renderPic,
 } from '../format/irqchip.js';
-import type { FileEntries, SnapshotFile, VmContext } from '../node.js';
+import { modes, type FileEntries, type SnapshotFile, type VmContext } from '../node.js';
 import type { VirtualMachine } from '../../backend/hypervisor.js';
 import type { IrqchipName, IrqchipStates } from '../../backend/controller-types.js';
-import { modes } from '../node.js';
 
 const NO_IRQCHIP = 'the VM has no in-kernel irqchip (echo kernel > irqchip first, before any vcpu)';
 
 /** Runs a call that needs the in-kernel irqchip; KVM's ENXIO without one gets the reason added. */
-export function withIrqchip<T>(vm: VirtualMachine, call: () => T): T {
+function withIrqchip<T>(vm: VirtualMachine, call: () => T): T {
   try {
     return call();
   } catch (error) {

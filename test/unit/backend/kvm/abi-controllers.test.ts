@@ -4,10 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import koffi from 'koffi';
 import {
-  controllerIoctls, KVM_IOAPIC_NUM_PINS, KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
+  controllerIoctls, KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
   kvm_clock_data, kvm_ioapic_state, kvm_irq_level, kvm_irqchip, kvm_lapic_state, kvm_pic_state, kvm_pit_channel_state,
   kvm_pit_config, kvm_pit_state2, kvm_stats_desc, kvm_stats_header,
 } from '../../../../src/backend/kvm/abi-controllers.js';
+import { IOAPIC_PINS, PIT_CHANNELS } from '../../../../src/backend/controller-types.js';
 import { CLOCK_DATA_SIZE, IRQCHIP_CHIP_AT, IRQCHIP_SIZE, LAPIC_STATE_SIZE, PIT_STATE2_SIZE } from '../../../../src/backend/kvm/codec-controllers.js';
 
 describe('ioctl numbers', () => {
@@ -73,7 +74,7 @@ describe('struct layouts', () => {
 });
 
 describe('constants', () => {
-  it('chip ids and pins', () => {
-    expect([KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE, KVM_IRQCHIP_IOAPIC, KVM_IOAPIC_NUM_PINS]).toEqual([0, 1, 2, 24]);
+  it('chip ids, IOAPIC pins (KVM_IOAPIC_NUM_PINS), PIT channels', () => {
+    expect([KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE, KVM_IRQCHIP_IOAPIC, IOAPIC_PINS, PIT_CHANNELS]).toEqual([0, 1, 2, 24, 3]);
   });
 });
