@@ -195,11 +195,17 @@ static void finish(void) {
     long ring_served = 0;
     for (int qid = 0; qid < queue_count; qid++) ring_served += queues[qid].served;
     fprintf(stderr, "uring-floor: %ld requests served through rings, %ld through /dev/fuse\n", ring_served, dev_served);
-    if (stopping) umount2(mount_point, MNT_DETACH);
     exit(0);
 }
 
-static void stop(int signal) { (void)signal; stopping = 1; }
+// Unmounting here, not only in the main loop, ends a read of /dev/fuse that
+// began just after the loop looked at `stopping` (the kernel ends the
+// session: ENODEV).
+static void stop(int signal) {
+    (void)signal;
+    stopping = 1;
+    umount2(mount_point, MNT_DETACH);
+}
 
 // /dev/fuse: INIT, then whatever does not come through rings.
 static void serve_dev_fuse(void) {
