@@ -53,5 +53,7 @@ export class Bench {
 export interface RowGroup {
   key: string;
   what: string;
+  /** false for a group that runs no guest and mounts nothing */
+  needsKvm?: false;
   measure: (bench: Bench) => Promise<Row[]>;
 }

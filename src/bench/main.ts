@@ -11,9 +11,10 @@ import { cleanup, log, REPS, shell, work, type Figure, type Row } from './harnes
 import { buildNativeTools } from './native.js';
 import { exitRows } from './rows-exit.js';
 import { footprintRows } from './rows-footprint.js';
+import { handoffRows } from './handoff.js';
 import { requestRows } from './rows-requests.js';
 
-const groups: RowGroup[] = [...exitRows, ...requestRows, ...footprintRows];
+const groups: RowGroup[] = [...exitRows, ...requestRows, ...handoffRows, ...footprintRows];
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   }
   const chosen = selected();
   // kvmfs and both floors run the guest with KVM: without it there is nothing to compare.
-  if (!existsSync('/dev/kvm')) throw new Error('no /dev/kvm on this machine: kvmfs and the floors need KVM');
+  if (chosen.some((group) => group.needsKvm !== false) && !existsSync('/dev/kvm')) throw new Error('no /dev/kvm on this machine: kvmfs and the floors need KVM');
   log(`building the native floors and client in ${work}`);
   const bench = new Bench(buildNativeTools(join(work, 'native')));
   const rows: Row[] = [];
