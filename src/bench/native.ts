@@ -1,5 +1,6 @@
-// Builds the benchmark's C programs (native/floor.c, native/client.c) with
-// the machine's gcc, against the libfuse fuse-native bundles.
+// Builds the benchmark's C programs with the machine's gcc: the FUSE over
+// io_uring floor (native/uring-floor.c, no library), the libfuse 2 floor
+// (native/floor.c, against the libfuse fuse-native bundles) and the client.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,7 +13,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const sources = resolve(here, '..', '..', 'src', 'bench', 'native');
 
 export interface NativeTools {
-  floor: string;
+  uringFloor: string;
+  libfuseFloor: string;
   client: string;
 }
 
@@ -24,9 +26,10 @@ export function buildNativeTools(outDir: string): NativeTools {
   // loader that name next to the binaries.
   const soname = join(outDir, 'libfuse.so.2');
   if (!existsSync(soname)) symlinkSync(bundled, soname);
-  const floor = join(outDir, 'floor');
-  const client = join(outDir, 'client');
-  execFileSync('gcc', ['-O2', '-Wall', '-D_FILE_OFFSET_BITS=64', `-I${headers}`, join(sources, 'floor.c'), '-o', floor, soname, `-Wl,-rpath,${outDir}`, '-lpthread']);
-  execFileSync('gcc', ['-O2', '-Wall', join(sources, 'client.c'), '-o', client, '-lpthread']);
-  return { floor, client };
+  const source = (...names: string[]) => names.map((name) => join(sources, name));
+  const tools = { uringFloor: join(outDir, 'uring-floor'), libfuseFloor: join(outDir, 'floor'), client: join(outDir, 'client') };
+  execFileSync('gcc', ['-O2', '-Wall', ...source('uring-floor.c', 'floor-files.c', 'exit-guest.c'), '-o', tools.uringFloor, '-lpthread']);
+  execFileSync('gcc', ['-O2', '-Wall', '-D_FILE_OFFSET_BITS=64', `-I${headers}`, ...source('floor.c', 'exit-guest.c'), '-o', tools.libfuseFloor, soname, `-Wl,-rpath,${outDir}`, '-lpthread']);
+  execFileSync('gcc', ['-O2', '-Wall', ...source('client.c'), '-o', tools.client, '-lpthread']);
+  return tools;
 }

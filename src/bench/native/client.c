@@ -6,6 +6,10 @@
 //                                 the same, each after one untimed pread of
 //                                 RUN (a guest exit): the first read of FILE
 //                                 after a state change
+//   client open-read-close PATH N N x open(PATH), read(fd, 4096), close: a
+//                                 shell's `cat`, lookups by path included
+//   client stat PATH N            N x stat(PATH)
+//   client mkdir DIR              one mkdir(DIR), its ns
 //   client seqread  FILE SIZE     1 MiB preads over SIZE bytes, prints MiB/s
 //   client seqwrite FILE SIZE     1 MiB pwrites over SIZE bytes, prints MiB/s
 //   client stop RUN STOP          blocks in read(RUN); another thread writes
@@ -17,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,8 +51,14 @@ static void *write_stop(void *arg) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "mkdir") == 0) {
+        long long start = now_ns();
+        if (mkdir(argv[2], 0755) < 0) { perror(argv[2]); return 1; }
+        printf("%lld\n", now_ns() - start);
+        return 0;
+    }
     if (argc != 4 && !(argc == 5 && strcmp(argv[1], "pread-after-run") == 0)) {
-        fprintf(stderr, "usage: client pread|seqread|seqwrite|stop FILE N|SIZE|STOPFILE, or client pread-after-run FILE N RUN\n");
+        fprintf(stderr, "usage: client pread|open-read-close|stat|seqread|seqwrite|stop FILE N|SIZE|STOPFILE, client pread-after-run FILE N RUN, or client mkdir DIR\n");
         return 2;
     }
     const char *mode = argv[1], *path = argv[2];
@@ -70,6 +81,23 @@ int main(int argc, char **argv) {
         int fd = open_or_die(path, O_RDONLY);
         long long start = now_ns();
         for (long i = 0; i < n; i++) if (pread(fd, buf, 4096, 0) <= 0) { perror("pread"); return 1; }
+        printf("%.1f\n", (double)(now_ns() - start) / n);
+        return 0;
+    }
+    if (strcmp(mode, "open-read-close") == 0 || strcmp(mode, "stat") == 0) {
+        long n = atol(argv[3]);
+        int opening = mode[0] == 'o';
+        struct stat st;
+        long long start = now_ns();
+        for (long i = 0; i < n; i++) {
+            if (!opening) {
+                if (stat(path, &st) < 0) { perror(path); return 1; }
+                continue;
+            }
+            int fd = open_or_die(path, O_RDONLY);
+            if (read(fd, buf, 4096) <= 0) { perror("read"); return 1; }
+            close(fd);
+        }
         printf("%.1f\n", (double)(now_ns() - start) / n);
         return 0;
     }
