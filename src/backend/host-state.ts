@@ -10,6 +10,7 @@ export class HostState {
   private cpuid: CpuidEntry[] | undefined;
   private msrs: number[] | undefined;
   private xsave2: number | undefined;
+  private xsave: boolean | undefined;
 
   constructor(private readonly kvm: Kvm) {}
 
@@ -27,7 +28,8 @@ export class HostState {
 
   /** Whether KVM has KVM_GET/SET_XSAVE (KVM_CAP_XSAVE). */
   get hasXsave(): boolean {
-    return this.kvm.checkExtension(stateCaps.KVM_CAP_XSAVE) > 0;
+    this.xsave ??= this.kvm.checkExtension(stateCaps.KVM_CAP_XSAVE) > 0;
+    return this.xsave;
   }
 
   /** Bytes of a vcpu's XSAVE area: KVM_CAP_XSAVE2's value, or struct kvm_xsave's 4096 without it. */
