@@ -61,9 +61,10 @@ export function parseCpuid(text: string): CpuidChange[] {
 
 /**
  * `table` with the changed leaves' fields replaced and new leaves added, in
- * leaf order. A new leaf's registers not given are 0; its flags, if not
- * given, are those of the table's other subleaves of that leaf, or say the
- * subleaf matters when it is not 0.
+ * KVM's order otherwise (a new subleaf after its leaf's last one, a new
+ * leaf at the end). A new leaf's registers not given are 0; its flags, if
+ * not given, are those of the table's other subleaves of that leaf, or say
+ * the subleaf matters when it is not 0.
  */
 export function applyCpuid(table: CpuidEntry[], changes: CpuidChange[]): CpuidEntry[] {
   const next = table.map((entry) => ({ ...entry }));
@@ -73,10 +74,11 @@ export function applyCpuid(table: CpuidEntry[], changes: CpuidChange[]): CpuidEn
       Object.assign(existing, change.fields);
       continue;
     }
-    const sibling = next.find((entry) => entry.function === change.function);
-    const flags = sibling?.flags ?? (change.index !== 0 ? SIGNIFICANT_INDEX : 0);
-    next.push({ function: change.function, index: change.index, flags, eax: 0, ebx: 0, ecx: 0, edx: 0, ...change.fields });
+    const lastSibling = next.findLastIndex((entry) => entry.function === change.function);
+    const flags = next[lastSibling]?.flags ?? (change.index !== 0 ? SIGNIFICANT_INDEX : 0);
+    const entry = { function: change.function, index: change.index, flags, eax: 0, ebx: 0, ecx: 0, edx: 0, ...change.fields };
+    next.splice(lastSibling < 0 ? next.length : lastSibling + 1, 0, entry);
   }
   if (next.length > MAX_CPUID_ENTRIES) throw new FormatError(`${next.length} leaves: KVM takes at most ${MAX_CPUID_ENTRIES}`);
-  return next.sort((a, b) => a.function - b.function || a.index - b.index);
+  return next;
 }

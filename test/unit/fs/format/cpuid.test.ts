@@ -23,8 +23,8 @@ describe('parseCpuid and applyCpuid', () => {
   it.each<[string, string, CpuidEntry[]]>([
     ['one register of one leaf, the others kept', '0 0: ebx=0x41414141', [{ ...leaf0, ebx: 0x41414141 }, leaf7]],
     ['the colon apart, decimal', '0 0 : eax=1', [{ ...leaf0, eax: 1 }, leaf7]],
-    ['a new subleaf, flags from its siblings', '7 1: eax=5', [leaf0, leaf7, { function: 7, index: 1, flags: 1, eax: 5, ebx: 0, ecx: 0, edx: 0 }]],
-    ['a new leaf before others, in leaf order', '0x1 0x0: edx=0x1', [leaf0, { function: 1, index: 0, flags: 0, eax: 0, ebx: 0, ecx: 0, edx: 1 }, leaf7]],
+    ['a new subleaf after its siblings, their flags', '0 1: eax=5', [leaf0, { function: 0, index: 1, flags: 0, eax: 5, ebx: 0, ecx: 0, edx: 0 }, leaf7]],
+    ['a new leaf at the end (KVM\'s order is kept)', '0x1 0x0: edx=0x1', [leaf0, leaf7, { function: 1, index: 0, flags: 0, eax: 0, ebx: 0, ecx: 0, edx: 1 }]],
     ['a new subleaf with no siblings: its index matters', '0x40000000 2: eax=1', [leaf0, leaf7, { function: 0x40000000, index: 2, flags: 1, eax: 1, ebx: 0, ecx: 0, edx: 0 }]],
     ['flags given', '0 0: flags=0x4', [{ ...leaf0, flags: 4 }, leaf7]],
   ])('%s', (_, text, want) => {
