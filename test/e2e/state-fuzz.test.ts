@@ -11,12 +11,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Mount, projectRoot } from './harness.js';
+import { Mount, projectRoot, slowdown } from './harness.js';
 
 const CLIENT_SCRIPT = join(projectRoot, 'test', 'e2e', 'clients', 'state-fuzz-client.mjs');
 const SEED = process.env.KVMFS_STATE_FUZZ_SEED !== undefined ? Number(process.env.KVMFS_STATE_FUZZ_SEED) >>> 0 : Math.floor(Math.random() * 2 ** 32);
-const WRITES = Number(process.env.KVMFS_STATE_FUZZ_WRITES ?? 3000);
-const RUN_LIMIT_MS = 120_000;
+/** A few thousand (about 15 s here); a slow machine (KVMFS_E2E_SLOW) makes fewer. */
+const WRITES = Number(process.env.KVMFS_STATE_FUZZ_WRITES ?? Math.round(3000 / Math.min(slowdown, 5)));
+const RUN_LIMIT_MS = 120_000 * slowdown;
 /** This branch's files; whatever else the listing finds is fuzzed too. */
 const STATE_FILES = ['fpu', 'xsave', 'xcrs', 'msrs', 'cpuid', 'events', 'mp_state', 'debugregs', 'nmi'].map((f) => `vcpu0/${f}`);
 
@@ -70,7 +71,7 @@ describe(`fuzzing every writable state file (seed ${SEED})`, () => {
     expect(summary!.writes).toBe(WRITES);
     for (const file of STATE_FILES) expect(summary!.files).toContain(file);
     for (const file of ['vcpu0/regs', 'vcpu0/sregs', 'vcpu0/run', 'vcpu0/interrupt', 'memory']) expect(summary!.files).not.toContain(file);
-    if (WRITES >= 1000) for (const file of summary!.files) expect(summary!.byFile[file]?.writes, file).toBeGreaterThan(0);
+    if (WRITES >= 500) for (const file of summary!.files) expect(summary!.byFile[file]?.writes, file).toBeGreaterThan(0);
     expect(summary!.rejected).toBeGreaterThan(WRITES / 2);
   });
 
