@@ -3,8 +3,8 @@
 // running), and bad input changes nothing. Only shell tools touch the mount.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Mount } from './harness.js';
-import { identityPageTables, loadVm, longModeSregs, printfBytes } from './guests.js';
+import { Mount, realModeVm, slowdown } from './harness.js';
+import { identityPageTables, loadVm, longModeSregs, printfBytes, spin } from './guests.js';
 import { cpuidVendor, IDT_GUEST_AFTER_HLT, idtGuest, NMI_OUT, withIdt, xcr0ReadWrite } from './guests-state.js';
 import { outData, readFile, refused, runs, writeOnce } from './state-helpers.js';
 
@@ -155,6 +155,36 @@ describe('vcpu state: xcrs, debugregs, nmi, events, mp_state', () => {
       await writeOnce(mount, 'mp', 'mp_state', 'runnable\n');
       expect((await runs(mount, 'mp', 1))[0]).toMatch(/^io out port=0x00e9 size=4/);
     });
+  });
+});
+
+describe('vcpu state files while the vcpu runs', () => {
+  let mount: Mount;
+  beforeAll(async () => { mount = await Mount.start(['--run-timeout', '0']); });
+  afterAll(async () => { await mount.stop(); });
+
+  it('reads work (the vcpu is paused for them); writes are EBUSY at once and change nothing', async () => {
+    await realModeVm(mount, 'busy', spin);
+    const files = ['fpu', 'xsave', 'xcrs', 'msrs', 'cpuid', 'events', 'mp_state', 'debugregs'];
+    const out = await mount.ok(`
+      V="$M/busy/vcpu0"
+      T=$(mktemp -d)
+      cat "$V/run" > "$T/run" & reader=$!
+      sleep ${0.3 * slowdown}
+      for f in ${files.join(' ')}; do
+        cat "$V/$f" > "$T/$f" && echo "$f read $(wc -c < "$T/$f")"
+        cat "$T/$f" > "$V/$f" 2> "$T/err" && echo "$f write ok" || echo "$f write $(grep -c 'Device or resource busy' "$T/err")"
+        # the TSC (MSR 0x10) counts by itself
+        cmp -s <(grep -av '^0x00000010 ' "$T/$f") <(grep -av '^0x00000010 ' "$V/$f") && echo "$f same" || echo "$f changed"
+      done
+      kill -0 $reader && echo "still running"
+      echo 1 > "$V/stop"
+      wait $reader
+      echo "run $(cat "$T/run")"
+      rm -r "$T"
+    `);
+    const expected = files.flatMap((f) => [expect.stringMatching(new RegExp(`^${f} read [1-9][0-9]*$`)), `${f} write 1`, `${f} same`]);
+    expect(out.trimEnd().split('\n')).toEqual([...expected, 'still running', 'run intr']);
   });
 });
 
