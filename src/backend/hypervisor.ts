@@ -4,14 +4,19 @@ import { Kvm } from './kvm/system.js';
 import { KVM_CAPS } from './kvm/capabilities.js';
 import { VirtualMachine } from './virtual-machine.js';
 import { RunWatchdog } from './run-watchdog.js';
+import { HostState } from './host-state.js';
 
 const KVM_CAP_MAX_VCPUS = 66;
 const KVM_CAP_MAX_VCPU_ID = 128;
 
 export class Hypervisor {
   private readonly watchdog = new RunWatchdog();
+  /** What KVM offers every VM: supported CPUID, MSR index list, XSAVE size */
+  readonly host: HostState;
 
-  private constructor(private readonly kvm: Kvm) {}
+  private constructor(private readonly kvm: Kvm) {
+    this.host = new HostState(kvm);
+  }
 
   static open(path?: string): Hypervisor {
     return new Hypervisor(Kvm.open(path));
@@ -37,7 +42,7 @@ export class Hypervisor {
   }
 
   createVm(): VirtualMachine {
-    return new VirtualMachine(this.kvm.createVm(), this.watchdog);
+    return new VirtualMachine(this.kvm.createVm(), this.watchdog, this.host);
   }
 
   close(): void {
@@ -47,3 +52,4 @@ export class Hypervisor {
 
 export { VirtualMachine };
 export type { SharedVcpu } from './shared-vcpu.js';
+export type { HostState } from './host-state.js';

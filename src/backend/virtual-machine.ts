@@ -7,6 +7,7 @@ import type { SharedVcpu } from './shared-vcpu.js';
 import type { RunWatchdog } from './run-watchdog.js';
 import type { StatsFd } from './kvm/stats-fd.js';
 import type { IrqchipName, IrqchipStates, PitState, Stat } from './controller-types.js';
+import type { HostState } from './host-state.js';
 
 const { EBADF, EBUSY, EEXIST } = errno;
 /** Where KVM_SET_TSS_ADDR puts the three pages VMX real mode needs: just below 4 GiB, out of RAM's way (as QEMU does). */
@@ -24,7 +25,7 @@ export class VirtualMachine {
   private vmStats: StatsFd | undefined;
   private readonly vcpuStats = new Map<number, StatsFd>();
 
-  constructor(private readonly vm: VmFd, private readonly watchdog: RunWatchdog) {
+  constructor(private readonly vm: VmFd, private readonly watchdog: RunWatchdog, readonly host: HostState) {
     this.memory = new GuestMemory(vm);
     try {
       this.setTssAddr(TSS_ADDRESS);
@@ -45,10 +46,14 @@ export class VirtualMachine {
     return [...this.vcpus.values()].some((owned) => owned.vcpu.running);
   }
 
-  /** KVM_CREATE_VCPU(id). Its runs happen on the threads that read its `run` file. */
+  /**
+   * KVM_CREATE_VCPU(id), then KVM_SET_CPUID2 with the host's supported
+   * table (as QEMU's -cpu host), so a guest's `cpuid` sees the host's
+   * vendor and features. Its runs happen on the threads that read its `run` file.
+   */
   createVcpu(id: number): SharedVcpu {
     if (this.vcpus.has(id)) throw new SysError('KVM_CREATE_VCPU', EEXIST);
-    const owned = OwnedVcpu.create(this.vm, id, this.watchdog.activity);
+    const owned = OwnedVcpu.create(this.vm, id, this.watchdog.activity, this.host.supportedCpuid);
     this.vcpus.set(id, owned);
     this.watchdog.add(owned.vcpu);
     return owned.vcpu;

@@ -5,7 +5,7 @@
 // it has the answer: deliver it. Nothing else happens in between.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ReplyBox } from '../fs/fuse/reader-protocol.js';
-import { pinToCpu } from '../fs/fuse/uring.js';
+import { pinToCpu } from '../fs/fuse/cpus.js';
 
 interface Setup { role: 'reader' | 'server'; cpu?: number; port: MessagePort; replyBox: SharedArrayBuffer; count: number }
 const { role, cpu, port, replyBox, count } = workerData as Setup;

@@ -51,8 +51,12 @@ export interface SnapshotFile {
   /** st_size; 0 (like procfs) where the size is not known before reading */
   size?(): number;
   read?(): Promise<Buffer | string> | Buffer | string;
-  /** An empty or whitespace-only write is a no-op that succeeds and never gets here, unless `anyWrite`. */
-  write?(text: string): Promise<void> | void;
+  /**
+   * `text` is the write decoded as UTF-8; `bytes` what was written, for
+   * binary files. An empty or whitespace-only write is a no-op that
+   * succeeds and never gets here, unless `anyWrite`.
+   */
+  write?(text: string, bytes: Buffer): Promise<void> | void;
   /** The write is an action whatever it says (stop: "any write stops"): even an empty one reaches `write`. */
   anyWrite?: boolean;
   /**

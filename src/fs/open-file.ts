@@ -59,13 +59,14 @@ export function writeOpenFile(file: PseudoFile, cursor: { end: number }, data: U
     throw new FsError(errno.EINVAL, `write at offset ${offset}: a write must start at offset 0 (or where the previous write on this open file ended)`);
   }
   if (data.length > MAX_TEXT_WRITE) throw new FsError(errno.EINVAL, `write of ${data.length} bytes is too large (at most ${MAX_TEXT_WRITE})`);
-  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const text = bytes.toString('utf8');
   const done = (): number => {
     cursor.end = offset + data.length;
     return data.length;
   };
   if (!file.anyWrite && text.trim() === '') return done();
-  const applied = file.write(text);
+  const applied = file.write(text, bytes);
   return applied instanceof Promise ? applied.then(done) : done();
 }
 

@@ -22,7 +22,7 @@ describe('mountpoint-example', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`${name}: ok`);
-    expect(await mount.ok('ls -A "$M"')).toBe('api_version\ncapabilities\nlast_error\n');
+    expect(await mount.ok('ls -A "$M"')).toBe('api_version\ncapabilities\nlast_error\nmsr_index_list\nsupported_cpuid\n');
   });
 
   it('the hello examples print their greetings', async () => {

@@ -106,7 +106,7 @@ describe('kill -9 of the daemon while vcpus run (--run-timeout 0)', () => {
       expect(await isMounted(dir)).toBe(false);
 
       second = await Mount.start(['--run-timeout', '0'], dir);
-      expect(await second.ok('LC_ALL=C ls "$M"')).toBe('api_version\ncapabilities\nlast_error\n');
+      expect(await second.ok('LC_ALL=C ls "$M"')).toBe('api_version\ncapabilities\nlast_error\nmsr_index_list\nsupported_cpuid\n');
       await realModeVm(second, 'hello', guests.threeOuts);
       expect(lines(await second.ok('for i in 1 2 3 4; do cat "$M/hello/vcpu0/run"; done'))).toEqual([
         'io out port=0x00e9 size=1 count=1 data=0x41',

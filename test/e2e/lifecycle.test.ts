@@ -167,7 +167,7 @@ describe('the daemon', () => {
 
     const second = await Mount.start([], dir);
     try {
-      expect(await second.ok('LC_ALL=C ls "$M"')).toBe('api_version\ncapabilities\nlast_error\n'); // the old VMs are gone
+      expect(await second.ok('LC_ALL=C ls "$M"')).toBe('api_version\ncapabilities\nlast_error\nmsr_index_list\nsupported_cpuid\n'); // the old VMs are gone
       await second.ok('mkdir "$M/c" "$M/c/vcpu0" && truncate -s 1M "$M/c/memory" && echo "rax 7" > "$M/c/vcpu0/regs"');
       expect(await second.ok('grep ^rax "$M/c/vcpu0/regs"')).toBe('rax 0x0000000000000007\n');
     } finally {
@@ -185,7 +185,7 @@ describe('the daemon', () => {
 
     const second = await Mount.start([], dir);
     try {
-      expect(await second.ok('LC_ALL=C ls "$M"')).toBe('api_version\ncapabilities\nlast_error\n');
+      expect(await second.ok('LC_ALL=C ls "$M"')).toBe('api_version\ncapabilities\nlast_error\nmsr_index_list\nsupported_cpuid\n');
       await second.ok('mkdir "$M/d" && truncate -s 4K "$M/d/memory"');
       expect(await second.ok('stat -c %s "$M/d/memory"')).toBe('4096\n');
       // exactly one kvmfs mount on the dir, not one stacked on the stale one

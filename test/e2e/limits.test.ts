@@ -100,11 +100,11 @@ describe('--max-vms 3', () => {
     const before = usage(mount);
     for (let i = 0; i < 3; i++) await fails(mount, 'mkdir "$M/v4"', 'No space left on device');
     expect(await mount.ok('cat "$M/last_error"')).toBe('v4: cannot create VM "v4": the mount\'s --max-vms (3) is reached\n');
-    expect(await mount.ok('LC_ALL=C ls "$M"')).toBe('api_version\ncapabilities\nlast_error\nv1\nv2\nv3\n');
+    expect(await mount.ok('LC_ALL=C ls "$M"')).toBe('api_version\ncapabilities\nlast_error\nmsr_index_list\nsupported_cpuid\nv1\nv2\nv3\n');
     // no VM fd was opened for the refused ones
     expect(usage(mount).fds).toBe(before.fds);
     await mount.ok('rmdir "$M/v1" && mkdir "$M/v4" && truncate -s 4K "$M/v4/memory"');
-    expect(await mount.ok('LC_ALL=C ls "$M"')).toBe('api_version\ncapabilities\nlast_error\nv2\nv3\nv4\n');
+    expect(await mount.ok('LC_ALL=C ls "$M"')).toBe('api_version\ncapabilities\nlast_error\nmsr_index_list\nsupported_cpuid\nv2\nv3\nv4\n');
   });
 });
 

@@ -120,7 +120,7 @@ describe('--allow-other: modes and ownership decide (default_permissions)', () =
   it('another user can list the top and read api_version, but cannot reach into a VM it was not given', async () => {
     const top = await asUser(user, mount, 'ls "$M"; cat "$M/api_version"; head -1 "$M/capabilities"');
     expect(top.code).toBe(0);
-    expect(lines(top.stdout)).toEqual(['api_version', 'capabilities', 'last_error', 'vmA', 'vmB', '12', expect.stringMatching(/^\S+ \d+$/)]);
+    expect(lines(top.stdout)).toEqual(['api_version', 'capabilities', 'last_error', 'msr_index_list', 'supported_cpuid', 'vmA', 'vmB', '12', expect.stringMatching(/^\S+ \d+$/)]);
     await eachFails(user, mount, [
       'cat "$M/vmB/memory"',
       'dd if="$M/vmB/memory" bs=1 skip=$((0x8000)) count=11 status=none',
@@ -154,7 +154,7 @@ describe('--allow-other: modes and ownership decide (default_permissions)', () =
     ], DENIED);
     await eachFails(user, mount, ['chmod 777 "$M/vmB"', 'chown "$(id -u)" "$M/vmB"', 'chmod 777 "$M"'], NOT_PERMITTED);
     // the kernel refused them all: kvmfs never saw them (no error recorded, nothing created)
-    expect(await mount.ok('LC_ALL=C ls "$M"; cat "$M/last_error"; stat -c %a "$M/vmB"')).toBe('api_version\ncapabilities\nlast_error\nvmA\nvmB\n700\n');
+    expect(await mount.ok('LC_ALL=C ls "$M"; cat "$M/last_error"; stat -c %a "$M/vmB"')).toBe('api_version\ncapabilities\nlast_error\nmsr_index_list\nsupported_cpuid\nvmA\nvmB\n700\n');
   });
 
   it('after chown -R USER vmA the user can use vmA (regs, memory, run); vmB stays closed', async () => {

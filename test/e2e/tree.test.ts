@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mount } from './harness.js';
 import { fails, PRINTF, q } from './assert-helpers.js';
 
-const VCPU_FILES = ['interrupt', 'regs', 'run', 'sregs', 'stop'];
+const VCPU_FILES = ['cpuid', 'debugregs', 'events', 'fpu', 'interrupt', 'mp_state', 'msrs', 'nmi', 'regs', 'run', 'sregs', 'stop', 'xcrs', 'xsave'];
 const VM_FILES = ['dirty_log', 'last_error', 'memory'];
-const TOP_FILES = ['api_version', 'capabilities', 'last_error'];
+const TOP_FILES = ['api_version', 'capabilities', 'last_error', 'msr_index_list', 'supported_cpuid'];
 
 /** `ls -1` (one name per line, sorted in the C locale) of a path under the mount. */
 async function list(mount: Mount, path: string): Promise<string[]> {
@@ -92,7 +92,7 @@ describe('VM and vcpu directories', () => {
     expect(await list(mount, 'vm')).toEqual([...VM_FILES, 'vcpu0']);
   });
 
-  it('a vcpu directory lists regs sregs run interrupt stop', async () => {
+  it('a vcpu directory lists its state and control files', async () => {
     expect(await list(mount, 'vm/vcpu0')).toEqual(VCPU_FILES);
   });
 
@@ -109,7 +109,11 @@ describe('VM and vcpu directories', () => {
     const vcpu = await mount.ok('cd "$M/vm/vcpu0" && stat -c "%n %a %U" regs sregs run interrupt stop');
     expect(vcpu).toBe('regs 600 root\nsregs 600 root\nrun 600 root\ninterrupt 200 root\nstop 200 root\n');
     const long = await mount.ok('cd "$M/vm/vcpu0" && LC_ALL=C ls -l | awk \'NR > 1 { print $1, $NF }\'');
-    expect(long).toBe('--w------- interrupt\n-rw------- regs\n-rw------- run\n-rw------- sregs\n--w------- stop\n');
+    expect(long).toBe([
+      '-rw------- cpuid', '-rw------- debugregs', '-rw------- events', '-rw------- fpu', '--w------- interrupt', '-rw------- mp_state',
+      '-rw------- msrs', '--w------- nmi', '-rw------- regs', '-rw------- run', '-rw------- sregs', '--w------- stop', '-rw------- xcrs',
+      '-rw------- xsave', '',
+    ].join('\n'));
   });
 
   it('directory link counts: 2 + subdirectories', async () => {

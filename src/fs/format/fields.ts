@@ -82,3 +82,15 @@ export function parsePartLines<F extends Widths, S extends Widths>(
 export function isBlank(text: string): boolean {
   return text.trim() === '';
 }
+
+/**
+ * parseFieldTokens for structs whose fields are numbers: a field of more
+ * than 32 bits stays a bigint, the narrower ones become numbers.
+ */
+export function parseFields<F extends string>(owner: string, tokens: string[], bits: Record<F, number>): Partial<Record<F, bigint | number>> {
+  const fields: Partial<Record<F, bigint | number>> = {};
+  for (const [key, value] of Object.entries(parseFieldTokens(owner, tokens, bits)) as Array<[F, bigint]>) {
+    fields[key] = bits[key] > 32 ? value : Number(value);
+  }
+  return fields;
+}

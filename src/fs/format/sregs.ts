@@ -7,7 +7,7 @@ import {
   type SegmentName, type Sregs,
 } from '../../backend/types.js';
 import { FormatError, atLine, quote, within } from './errors.js';
-import { parseFieldTokens } from './fields.js';
+import { parseFields } from './fields.js';
 import { tokenLines } from './lines.js';
 import { hex, parseU64 } from './numbers.js';
 
@@ -42,19 +42,6 @@ export function renderSregs(sregs: Sregs): string {
 
 function isOneOf<T extends string>(names: readonly T[], name: string): name is T {
   return (names as readonly string[]).includes(name);
-}
-
-/**
- * `field=value` tokens of the line for `owner`, checked against the fields'
- * widths. `base` stays a bigint, the narrower fields become numbers, as in
- * Segment and Dtable.
- */
-function parseFields<F extends string>(owner: string, tokens: string[], bits: Record<F, number>) {
-  const fields: Partial<Record<F, bigint | number>> = {};
-  for (const [key, value] of Object.entries(parseFieldTokens(owner, tokens, bits)) as Array<[F, bigint]>) {
-    fields[key] = key === 'base' ? value : Number(value);
-  }
-  return fields;
 }
 
 /** The tokens after a line's name, which must be exactly `count` numbers. */
