@@ -56,6 +56,13 @@ export function newControlBlock(): SharedArrayBuffer {
  */
 export const activitySlot = { active: 0, watching: 1, wake: 2, count: 4 } as const;
 
+/** Waits until no other thread makes an ioctl on the vcpu (slot.direct is 0): the running thread's side of a pause. */
+export function waitWhileDirect(control: Int32Array): void {
+  for (let direct = Atomics.load(control, slot.direct); direct > 0; direct = Atomics.load(control, slot.direct)) {
+    Atomics.wait(control, slot.direct, direct);
+  }
+}
+
 /** Whether the vcpu `share` names is closed or closing (its VM destroyed). */
 export function isClosed(share: VcpuShare): boolean {
   return Atomics.load(new Int32Array(share.control, 0, slot.count), slot.close) !== 0;
@@ -69,4 +76,6 @@ export interface VcpuShare {
   mmapSize: number;
   control: SharedArrayBuffer;
   activity: SharedArrayBuffer;
+  /** the struct kvm_guest_debug last set (guest-debug.ts) */
+  guestDebug: SharedArrayBuffer;
 }

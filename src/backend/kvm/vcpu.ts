@@ -5,7 +5,10 @@ import { check, close, ioctlPointer, ioctlValue, ioctlWith, koffi, mmap, munmap,
 import { ioctls } from './abi.js';
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, REGS_SIZE, SREGS_SIZE } from './codec.js';
 import { KvmRunPage } from './kvm-run.js';
+import { debugIoctls } from './abi-debug.js';
+import { decodeTranslation } from './debug-codec.js';
 import type { Regs, Sregs } from '../types.js';
+import type { Translation } from '../guest-debug.js';
 
 const ioctlInterrupt = ioctlWith('const kvm_interrupt *');
 
@@ -78,6 +81,19 @@ export class VcpuFd {
   /** KVM_INTERRUPT: queue an external interrupt (userspace irqchip only). */
   interrupt(irq: number): void {
     check('KVM_INTERRUPT', ioctlInterrupt(this.fd, ioctls.KVM_INTERRUPT, { irq }));
+  }
+
+  /** KVM_SET_GUEST_DEBUG with the bytes of a struct kvm_guest_debug (debug-codec.ts). */
+  setGuestDebug(source: Uint8Array): void {
+    check('KVM_SET_GUEST_DEBUG', ioctlPointer(this.fd, debugIoctls.KVM_SET_GUEST_DEBUG, source));
+  }
+
+  /** KVM_TRANSLATE: a linear address through the vcpu's current paging. */
+  translate(linear: bigint): Translation {
+    const view = new DataView(new ArrayBuffer(24));
+    view.setBigUint64(0, linear, true);
+    check('KVM_TRANSLATE', ioctlPointer(this.fd, debugIoctls.KVM_TRANSLATE, new Uint8Array(view.buffer)));
+    return decodeTranslation(view);
   }
 
   close(): void {
