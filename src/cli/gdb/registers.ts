@@ -4,7 +4,7 @@
 // mode, i386 otherwise, which is also what `set architecture i8086` takes.
 import type { VcpuState } from './vcpu-files.js';
 
-export type Architecture = 'amd64' | 'i386';
+export type Architecture = 'amd64' | 'i386' | 'i8086';
 
 export interface Register {
   name: string;
@@ -120,13 +120,17 @@ export const layouts: Record<Architecture, Register[]> = {
     general('esi', 32), general('edi', 32),
     general('eip', 32, 'code_ptr'),
     { ...general('rflags', 32, 'i386_eflags'), name: 'eflags' },
-    ...selectors, ...x87(), ...sse(8), ...segmentBases(32), ...controlRegisters,
+    ...selectors, ...x87(), ...sse(8), ...controlRegisters,
   ],
+  get i8086() {
+    return this.i386;
+  },
 };
 
-/** Long mode active (EFER.LMA): the amd64 layout. */
+/** Long mode active (EFER.LMA): amd64; real mode (CR0.PE clear): i8086 (16-bit code); i386 otherwise. */
 export function architectureOf(state: VcpuState): Architecture {
-  return ((sreg(state, 'efer') ?? 0n) & 0x400n) !== 0n ? 'amd64' : 'i386';
+  if (((sreg(state, 'efer') ?? 0n) & 0x400n) !== 0n) return 'amd64';
+  return ((sreg(state, 'cr0') ?? 0n) & 1n) === 0n ? 'i8086' : 'i386';
 }
 
 /** A register as `g`/`p` carry it: little-endian hex, or `x`s where unavailable. */
@@ -170,6 +174,6 @@ export function targetXml(architecture: Architecture): string {
     const types = feature === CORE ? TYPES.replace(/<vector[\s\S]*<\/union>/, '') : feature === SSE ? TYPES.replace(/<flags[\s\S]*<\/flags>/, '') : '';
     return `  <feature name="${feature}">${types}\n${lines.join('\n')}\n  </feature>`;
   });
-  const name = architecture === 'amd64' ? 'i386:x86-64' : 'i386';
+  const name = architecture === 'amd64' ? 'i386:x86-64' : architecture;
   return `<?xml version="1.0"?>\n<!DOCTYPE target SYSTEM "gdb-target.dtd">\n<target version="1.0">\n  <architecture>${name}</architecture>\n${body.join('\n')}\n</target>\n`;
 }
