@@ -9,6 +9,7 @@ import { unmount } from './platform.js';
 import { doctor } from './doctor.js';
 import { parseSize } from './size.js';
 import { gdb } from './gdb/server.js';
+import { top } from './top.js';
 
 const defaultMaxMemory = Math.floor(totalmem() / 2);
 
@@ -82,6 +83,19 @@ await yargs(hideBin(process.argv))
         return true;
       }),
     (argv) => gdb({ vmDir: resolve(argv['vm-dir']), port: argv.port, vcpu: argv.vcpu, host: argv.host }),
+  )
+  .command(
+    'top [mount]',
+    'like kvm_stat: a live table of the VMs and vcpus of a mount (state, rip, exits per second by reason from the stats files)',
+    (y) => y
+      .positional('mount', { type: 'string', describe: 'a kvmfs mount point (default: the first in /proc/mounts)' })
+      .option('once', { type: 'boolean', default: false, describe: 'print one table (over one interval) and exit, for scripts' })
+      .option('interval', { type: 'number', default: 1, describe: 'seconds between samples' })
+      .check((argv) => {
+        if (!(argv.interval > 0)) throw new Error('--interval must be > 0');
+        return true;
+      }),
+    (argv) => top({ mount: argv.mount === undefined ? undefined : resolve(argv.mount), once: argv.once, intervalMs: argv.interval * 1000 }),
   )
   .demandCommand(1, 'name a command: mount, umount, doctor, gdb or top')
   .strict()
