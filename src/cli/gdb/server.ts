@@ -1,7 +1,7 @@
 // `kvmfs gdb`: a GDB remote serial protocol server for one vcpu of a VM in
 // the mount, on a TCP port. One gdb at a time; after a detach the next may
 // connect; a kill destroys the VM and ends the server.
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { rmdir } from 'node:fs/promises';
 import { frame, PacketReader } from './packets.js';
 import { GdbStub } from './stub.js';
@@ -58,6 +58,7 @@ export async function gdb(options: GdbOptions): Promise<void> {
   const log = (line: string) => process.stderr.write(`kvmfs gdb: ${line}\n`);
   const access = mountAccess(options.vmDir, options.vcpu);
   if (!access.has('regs')) throw new Error(`${options.vmDir}/vcpu${options.vcpu}/regs not found: name a VM directory of a kvmfs mount and one of its vcpus`);
-  await serveGdb(access, { port: options.port, host: options.host, log, destroy: () => rmdir(options.vmDir) });
-  log(`serving ${options.vmDir}/vcpu${options.vcpu} on ${options.host}:${options.port} (gdb: target remote :${options.port})`);
+  const server = await serveGdb(access, { port: options.port, host: options.host, log, destroy: () => rmdir(options.vmDir) });
+  const { port } = server.address() as AddressInfo;
+  log(`serving ${options.vmDir}/vcpu${options.vcpu} on ${options.host}:${port} (gdb: target remote :${port})`);
 }
