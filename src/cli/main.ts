@@ -65,8 +65,8 @@ await yargs(hideBin(process.argv))
     'doctor',
     'check that this machine can run kvmfs, and say how to fix what is missing',
     (y) => y,
-    () => {
-      if (!doctor()) process.exitCode = 1;
+    async () => {
+      if (!(await doctor())) process.exitCode = 1;
     },
   )
   .command(

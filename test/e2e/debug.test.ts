@@ -3,10 +3,12 @@
 // guest's store, translate against page tables written through memory, and
 // bad input that changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Mount, realModeVm } from './harness.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cli, Mount, realModeVm } from './harness.js';
 import { fails, PRINTF } from './assert-helpers.js';
 import { longModeSregs, printfBytes, reg, u64 } from './guests.js';
-import { DATA_X, DATA_Y, pagedTables, PTE_402000, readMapped64, steps16 } from './guests-debug.js';
+import { DATA_X, DATA_Y, int3Guest, pagedTables, PTE_402000, readMapped64, steps16 } from './guests-debug.js';
 
 const ALL_OFF = 'singlestep 0\nsw_breakpoints 0\nhw0 off\nhw1 off\nhw2 off\nhw3 off\n';
 const H16 = '0x[0-9a-f]{16}';
@@ -97,6 +99,19 @@ describe('debug', () => {
     }
     // Nothing changed for the guest either: no single step (the first write's line 1), the old breakpoint stops it.
     debugExit(await mount.ok(`cat ${C}/run`), 0x1004);
+  });
+});
+
+describe('sw_breakpoints', () => {
+  it('kvmfs doctor says whether KVM honours it, and an int3 in the guest does what it says', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'doctor']).catch((error: { stdout: string }) => error);
+    const line = /^ok {4}software breakpoints: KVM_GUESTDBG_USE_SW_BP (honoured|not honoured): .+$/m.exec(stdout);
+    expect(line, stdout).not.toBeNull();
+    await realModeVm(mount, 'int3', int3Guest);
+    await mount.ok('echo "sw_breakpoints 1" > "$M/int3/vcpu0/debug"');
+    const exit = await mount.ok('cat "$M/int3/vcpu0/run"');
+    if (line![1] === 'honoured') expect(exit).toMatch(/^debug pc=0x000000000000100f exception=3 /);
+    else expect(exit).toBe('io out port=0x0080 size=1 count=1 data=0x03\n'); // the guest's own vector 3 ran
   });
 });
 
