@@ -93,7 +93,7 @@ export class GuestDebugState {
     try {
       step = runOnce();
     } finally {
-      fd.setGuestDebug(this.kept);
+      fd.setGuestDebug(this.kept.slice()); // a copy: the ioctl gets plain memory, not the shared block
     }
     // The step's own stop is not news, unless the user single-steps or it hit another breakpoint.
     if (step.kind !== 'exited' || debug.singlestep || !isPlainStep(fd.kvmRun.peekExit())) return step;
