@@ -34,9 +34,8 @@ export interface GuestDebug {
 /** KVM_TRANSLATE's answer for one linear address. */
 export interface Translation { linear: bigint; physical: bigint; valid: boolean; writeable: boolean; usermode: boolean }
 
-/** DR6 bits: B0-B3 (a breakpoint matched) and BS (a single step). */
+/** DR6 bits B0-B3: which debug register matched. */
 const DR6_BREAKPOINT_HITS = 0xfn;
-const DR6_SINGLE_STEP = 0x4000n;
 const EFER_LMA = 0x400n;
 
 /** A new vcpu's guest debugging: a zeroed struct kvm_guest_debug, i.e. everything off. */
@@ -106,7 +105,7 @@ export class GuestDebugState {
   }
 }
 
+/** The stop of the step itself: a #DB with no breakpoint matched (not every KVM reports DR6.BS, so it is not required). */
 function isPlainStep(exit: VcpuExit): boolean {
-  return exit.kind === 'debug' && exit.exception === 1 &&
-    (exit.dr6 & DR6_SINGLE_STEP) !== 0n && (exit.dr6 & DR6_BREAKPOINT_HITS) === 0n;
+  return exit.kind === 'debug' && exit.exception === 1 && (exit.dr6 & DR6_BREAKPOINT_HITS) === 0n;
 }

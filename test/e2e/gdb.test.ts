@@ -3,12 +3,13 @@
 // spinning guest, detach, kill, and real mode as i8086.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, Mount, realModeVm } from './harness.js';
+import { cli, Mount, realModeVm, slowdown } from './harness.js';
 import { loadVm } from './guests.js';
 import { loop64, steps16 } from './guests-debug.js';
 import { gdbBatch, gdbMissing } from '../unit/cli/gdb/gdb-batch.js';
 
 const missing = gdbMissing();
+const GDB_TIMEOUT_MS = 60_000 * slowdown;
 const ALL_OFF = 'singlestep 0\nsw_breakpoints 0\nhw0 off\nhw1 off\nhw2 off\nhw3 off\n';
 
 /** `kvmfs gdb <vm-dir> --port 0`, once it says which port it serves. */
@@ -45,7 +46,7 @@ describe.skipIf(missing)('kvmfs gdb on a real mount', () => {
       'info registers rip rax cs efer cr3', 'x/4i $pc', 'stepi', 'stepi', 'p/x $rax', 'p/x $pc',
       'break *0x100e', 'continue', 'p/x $pc', 'x/gx 0x2000', 'delete',
       'watch *(long *)0x2000', 'continue', 'p/x $pc', 'detach',
-    ]);
+    ], { timeoutMs: GDB_TIMEOUT_MS });
     expect(out).toMatch(/^rip\s+0x1000\s/m);
     expect(out).toMatch(/^cs\s+0x8\s/m);
     expect(out).toMatch(/^efer\s+0x500\s/m);
@@ -73,9 +74,9 @@ describe.skipIf(missing)('kvmfs gdb on a real mount', () => {
     const counting = (async () => {
       const counter = () => mount.ok('od -An -tx8 -j 0x2000 -N 8 "$M/spin/memory"');
       const first = await counter();
-      while (await counter() === first) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (await counter() === first) await new Promise((resolve) => setTimeout(resolve, 50 * slowdown));
     })();
-    const out = await gdbBatch(port, ['continue', 'p/x $pc', 'kill'], { interruptWhen: counting });
+    const out = await gdbBatch(port, ['continue', 'p/x $pc', 'kill'], { interruptWhen: counting, timeoutMs: GDB_TIMEOUT_MS });
     expect(out).toContain('Program received signal SIGINT, Interrupt.');
     const pc = Number(/\$1 = (0x[0-9a-f]+)/.exec(out)?.[1]);
     expect(pc).toBeGreaterThanOrEqual(0x1003);
@@ -89,7 +90,7 @@ describe.skipIf(missing)('kvmfs gdb on a real mount', () => {
     await realModeVm(mount, 'rm', steps16);
     const { bridge, port } = await startBridge(`${mount.dir}/rm`);
     bridges.push(bridge);
-    const out = await gdbBatch(port, ['x/3i $pc', 'stepi', 'stepi', 'info registers eip eax', 'detach'], { before: ['set architecture i8086'] });
+    const out = await gdbBatch(port, ['x/3i $pc', 'stepi', 'stepi', 'info registers eip eax', 'detach'], { before: ['set architecture i8086'], timeoutMs: GDB_TIMEOUT_MS });
     expect(out).toMatch(/=> 0x1000:\s+mov\s+\$0x1,%ax\n\s+0x1003:\s+inc\s+%ax\n\s+0x1004:\s+add\s+%ax,%ax/);
     expect(out).toMatch(/^eip\s+0x1004\s/m);
     expect(out).toMatch(/^eax\s+0x2\s/m);

@@ -17,9 +17,9 @@ export function gdbMissing(): string | undefined {
  * gdb -batch with `commands` after `target remote`; `before` run before it
  * (e.g. `set architecture i8086`). `interruptWhen`: once it resolves (the
  * guest is seen running), SIGINT to gdb, which makes it send Ctrl-C (0x03)
- * to the bridge while `continue` waits.
+ * to the bridge while `continue` waits. gdb is killed after `timeoutMs`.
  */
-export async function gdbBatch(port: number, commands: string[], options: { before?: string[]; interruptWhen?: Promise<unknown> } = {}): Promise<string> {
+export async function gdbBatch(port: number, commands: string[], options: { before?: string[]; interruptWhen?: Promise<unknown>; timeoutMs?: number } = {}): Promise<string> {
   const args = ['-nx', '-batch', '-ex', 'set confirm off', '-ex', 'set pagination off',
     ...(options.before ?? []).flatMap((c) => ['-ex', c]),
     '-ex', `target remote 127.0.0.1:${port}`, ...commands.flatMap((c) => ['-ex', c])];
@@ -28,7 +28,7 @@ export async function gdbBatch(port: number, commands: string[], options: { befo
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   void options.interruptWhen?.then(() => child.kill('SIGINT'));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   await new Promise((resolve) => child.on('exit', resolve));
   clearTimeout(killer);
   return output;
