@@ -30,7 +30,7 @@ const segmentField = (state: VcpuState, name: string, field: string) => state.sr
 const fpu = (state: VcpuState, name: string) => state.fpu?.get(name)?.value;
 const low32 = (value: bigint | undefined) => (value === undefined ? undefined : value & MASK32);
 
-/** A register of the regs file; `name32` is its i386 name (its low 32 bits). */
+/** A register of the regs file; a 32-bit one (eax, eip, eflags) is the low half of its 64-bit register. */
 function general(name: string, bits: number, type = `int${bits}`): Register {
   const source = bits === 32 ? `r${name.slice(1)}` : name;
   return {
@@ -111,7 +111,7 @@ export const layouts: Record<Architecture, Register[]> = {
     general('rbp', 64, 'data_ptr'), general('rsp', 64, 'data_ptr'),
     ...Array.from({ length: 8 }, (_, i) => general(`r${i + 8}`, 64)),
     general('rip', 64, 'code_ptr'),
-    { ...general('rflags', 32, 'i386_eflags'), name: 'eflags', value: (state) => low32(reg(state, 'rflags')) },
+    { ...general('rflags', 32, 'i386_eflags'), name: 'eflags' },
     ...selectors, ...x87(), ...sse(16), ...segmentBases(64), ...controlRegisters,
   ],
   i386: [
