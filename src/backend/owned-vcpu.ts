@@ -3,6 +3,7 @@
 // What the vcpu does is in SharedVcpu, which any thread may attach to.
 import { newControlBlock, slot, type VcpuShare } from './vcpu-protocol.js';
 import { SharedVcpu } from './shared-vcpu.js';
+import { newGuestDebugBlock } from './guest-debug.js';
 import type { VmFd } from './kvm/vm.js';
 import type { VcpuFd } from './kvm/vcpu.js';
 import type { CpuidEntry } from './types-state.js';
@@ -26,7 +27,7 @@ export class OwnedVcpu {
     }
     const share: VcpuShare = {
       id, fd: fd.fd, kvmRunPointer: fd.kvmRunPointer, mmapSize: vm.vcpuMmapSize,
-      control: newControlBlock(), activity,
+      control: newControlBlock(), activity, guestDebug: newGuestDebugBlock(),
     };
     return new OwnedVcpu(new SharedVcpu(share), fd);
   }

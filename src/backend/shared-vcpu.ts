@@ -12,7 +12,8 @@
 import { errno, pthreadKill, pthreadSelf, SIGUSR2, SysError } from './kvm/libc.js';
 import { Activity } from '../sys/activity.js';
 import { VcpuFd } from './kvm/vcpu.js';
-import { DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, type VcpuShare } from './vcpu-protocol.js';
+import { DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, waitWhileDirect, type VcpuShare } from './vcpu-protocol.js';
+import { GuestDebugState } from './guest-debug.js';
 import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
 
 const { EBADF, EBUSY, EINTR, EIO } = errno;
@@ -32,6 +33,8 @@ export class SharedVcpu {
   private readonly deadlineSlot: Float64Array;
   private readonly activity: Activity;
   private readonly fd: VcpuFd;
+  /** KVM_SET_GUEST_DEBUG as last set; a run steps over an exec breakpoint at rip */
+  readonly guestDebug: GuestDebugState;
 
   constructor(readonly share: VcpuShare) {
     this.control = new Int32Array(share.control, 0, slot.count);
@@ -39,6 +42,7 @@ export class SharedVcpu {
     this.deadlineSlot = new Float64Array(share.control, DEADLINE_OFFSET, 1);
     this.activity = new Activity(share.activity);
     this.fd = VcpuFd.attach(share.fd, share.kvmRunPointer, share.mmapSize);
+    this.guestDebug = new GuestDebugState(share.guestDebug, this.control);
   }
 
   /** Whether a `run` read is in progress. */
@@ -92,7 +96,7 @@ export class SharedVcpu {
         thisThread ??= BigInt(pthreadSelf());
         Atomics.store(this.runner, 0, thisThread);
         this.activity.begin();
-        const result = this.runUntilExit();
+        const result = this.guestDebug.run(this.fd, () => this.runUntilExit());
         if (result.kind === 'failed') throw new SysError('KVM_RUN', result.errno);
         last = result.kind === 'stopped' ? lastRun.stopped : lastRun.exited;
         return result.kind === 'stopped' ? { kind: 'intr' } : this.fd.kvmRun.readExit();
@@ -150,9 +154,7 @@ export class SharedVcpu {
       this.fd.kvmRun.immediateExit = false;
       Atomics.add(control, slot.fence, 0);
       if (Atomics.load(control, slot.stopSeq) !== Atomics.load(control, slot.runStopBase)) return { kind: 'stopped' };
-      for (let direct = Atomics.load(control, slot.direct); direct > 0; direct = Atomics.load(control, slot.direct)) {
-        Atomics.wait(control, slot.direct, direct);
-      }
+      waitWhileDirect(control);
       try {
         this.fd.run();
         return { kind: 'exited' };

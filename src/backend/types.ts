@@ -63,7 +63,7 @@ export type VcpuExit =
   | { kind: 'shutdown' }
   | { kind: 'fail_entry'; reason: bigint; cpu: number }
   | { kind: 'internal_error'; suberror: number }
-  | { kind: 'debug'; pc: bigint; exception: number }
+  | { kind: 'debug'; pc: bigint; exception: number; dr6: bigint; dr7: bigint }
   /** the run was stopped (stop file or run time limit) */
   | { kind: 'intr' }
   | { kind: 'system_event'; type: number; flags: bigint }

@@ -50,6 +50,13 @@ export function newControlBlock(): SharedArrayBuffer {
   return control;
 }
 
+/** Waits until no other thread makes an ioctl on the vcpu (slot.direct is 0): the running thread's side of a pause. */
+export function waitWhileDirect(control: Int32Array): void {
+  for (let direct = Atomics.load(control, slot.direct); direct > 0; direct = Atomics.load(control, slot.direct)) {
+    Atomics.wait(control, slot.direct, direct);
+  }
+}
+
 /** Whether the vcpu `share` names is closed or closing (its VM destroyed). */
 export function isClosed(share: VcpuShare): boolean {
   return Atomics.load(new Int32Array(share.control, 0, slot.count), slot.close) !== 0;
@@ -64,4 +71,6 @@ export interface VcpuShare {
   control: SharedArrayBuffer;
   /** the Activity (src/sys/activity.ts) that counts runs, for the run watchdog */
   activity: SharedArrayBuffer;
+  /** the struct kvm_guest_debug last set (guest-debug.ts) */
+  guestDebug: SharedArrayBuffer;
 }

@@ -4,10 +4,11 @@ import { bundledLibfusePath, fuseUringSwitch, loadBundledLibfuse } from './platf
 import { whyNoRings } from '../fs/fuse/uring.js';
 import { Kvm } from '../backend/kvm/system.js';
 import { KVM_API_VERSION } from '../backend/kvm/abi.js';
+import { softwareBreakpoints } from './doctor-debug.js';
 
 interface Check {
   name: string;
-  run(): string; // what was found; throws with the fix when it fails
+  run(): string | Promise<string>; // what was found; throws with the fix when it fails
 }
 
 const checks: Check[] = [
@@ -61,6 +62,11 @@ const checks: Check[] = [
     },
   },
   {
+    // Not needed to run: says whether `sw_breakpoints 1` does anything here.
+    name: 'software breakpoints',
+    run: softwareBreakpoints,
+  },
+  {
     name: 'mount rights',
     run() {
       if (process.getuid?.() === 0) return 'root: mounts with mount(2) directly';
@@ -70,11 +76,11 @@ const checks: Check[] = [
 ];
 
 /** Prints every check; returns whether all passed. */
-export function doctor(): boolean {
+export async function doctor(): Promise<boolean> {
   let healthy = true;
   for (const check of checks) {
     try {
-      process.stdout.write(`ok    ${check.name}: ${check.run()}\n`);
+      process.stdout.write(`ok    ${check.name}: ${await check.run()}\n`);
     } catch (error) {
       healthy = false;
       process.stdout.write(`FAIL  ${check.name}: ${(error as Error).message}\n`);

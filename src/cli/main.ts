@@ -8,6 +8,8 @@ import { mount } from './mount.js';
 import { unmount } from './platform.js';
 import { doctor } from './doctor.js';
 import { parseSize } from './size.js';
+import { gdb } from './gdb/server.js';
+import { top } from './top.js';
 
 const defaultMaxMemory = Math.floor(totalmem() / 2);
 
@@ -63,11 +65,39 @@ await yargs(hideBin(process.argv))
     'doctor',
     'check that this machine can run kvmfs, and say how to fix what is missing',
     (y) => y,
-    () => {
-      if (!doctor()) process.exitCode = 1;
+    async () => {
+      if (!(await doctor())) process.exitCode = 1;
     },
   )
-  .demandCommand(1, 'name a command: mount, umount or doctor')
+  .command(
+    'gdb <vm-dir>',
+    'serve one vcpu of a VM in the mount to gdb (GDB remote protocol; in gdb: target remote :1234), using only its files',
+    (y) => y
+      .positional('vm-dir', { type: 'string', demandOption: true, describe: 'the VM\'s directory in a kvmfs mount' })
+      .option('port', { type: 'number', default: 1234, describe: 'TCP port to listen on' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (anyone who can connect controls the guest)' })
+      .option('vcpu', { type: 'number', default: 0, describe: 'which vcpu<N> to debug' })
+      .check((argv) => {
+        if (!Number.isInteger(argv.port) || argv.port < 0 || argv.port > 65535) throw new Error('--port must be 0..65535');
+        if (!Number.isInteger(argv.vcpu) || argv.vcpu < 0) throw new Error('--vcpu must be a whole number >= 0');
+        return true;
+      }),
+    (argv) => gdb({ vmDir: resolve(argv['vm-dir']), port: argv.port, vcpu: argv.vcpu, host: argv.host }),
+  )
+  .command(
+    'top [mount]',
+    'like kvm_stat: a live table of the VMs and vcpus of a mount (state, rip, exits per second by reason from the stats files)',
+    (y) => y
+      .positional('mount', { type: 'string', describe: 'a kvmfs mount point (default: the first in /proc/mounts)' })
+      .option('once', { type: 'boolean', default: false, describe: 'print one table (over one interval) and exit, for scripts' })
+      .option('interval', { type: 'number', default: 1, describe: 'seconds between samples' })
+      .check((argv) => {
+        if (!(argv.interval > 0)) throw new Error('--interval must be > 0');
+        return true;
+      }),
+    (argv) => top({ mount: argv.mount === undefined ? undefined : resolve(argv.mount), once: argv.once, intervalMs: argv.interval * 1000 }),
+  )
+  .demandCommand(1, 'name a command: mount, umount, doctor, gdb or top')
   .strict()
   .help()
   .alias('help', 'h')

@@ -104,7 +104,7 @@ export const kvmRunOffsets = {
   hw: { hardware_exit_reason: 32 },
   fail_entry: { hardware_entry_failure_reason: 32, cpu: 40 },
   internal: { suberror: 32, ndata: 36 },
-  debug: { exception: 32, pc: 40 },
+  debug: { exception: 32, pc: 40, dr6: 48, dr7: 56 },
   system_event: { type: 32, ndata: 36, flags: 40 },
 } as const;
 export const KVM_RUN_SIZE = 2352;

@@ -62,7 +62,10 @@ export class KvmRunPage {
       case exitReasons.KVM_EXIT_INTERNAL_ERROR:
         return { kind: 'internal_error', suberror: run.getUint32(off.internal.suberror, true) };
       case exitReasons.KVM_EXIT_DEBUG:
-        return { kind: 'debug', pc: run.getBigUint64(off.debug.pc, true), exception: run.getUint32(off.debug.exception, true) };
+        return {
+          kind: 'debug', pc: run.getBigUint64(off.debug.pc, true), exception: run.getUint32(off.debug.exception, true),
+          dr6: run.getBigUint64(off.debug.dr6, true), dr7: run.getBigUint64(off.debug.dr7, true),
+        };
       case exitReasons.KVM_EXIT_INTR:
         return { kind: 'intr' };
       case exitReasons.KVM_EXIT_SYSTEM_EVENT:

@@ -5,6 +5,8 @@ import { check, close, ioctlPointer, ioctlValue, ioctlWith, koffi, mmap, munmap,
 import { ioctls } from './abi.js';
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, REGS_SIZE, SREGS_SIZE } from './codec.js';
 import { KvmRunPage } from './kvm-run.js';
+import { debugIoctls } from './abi-debug.js';
+import { decodeTranslation } from './debug-codec.js';
 import type { Regs, Sregs } from '../types.js';
 import { controllerIoctls } from './abi-controllers.js';
 import { decodeLapic, encodeLapic, LAPIC_STATE_SIZE } from './codec-controllers.js';
@@ -16,6 +18,7 @@ import {
   encodeFpu, encodeMsrs, encodeVcpuEvents, encodeXcrs, newCpuid2, newView, viewBytes,
 } from './codec-state.js';
 import type { CpuidEntry, Debugregs, Fpu, MsrEntry, VcpuEvents, Xcr } from '../types-state.js';
+import type { Translation } from '../guest-debug.js';
 
 const ioctlInterrupt = ioctlWith('const kvm_interrupt *');
 
@@ -204,6 +207,19 @@ export class VcpuFd {
   /** KVM_NMI: queue a non-maskable interrupt. */
   nmi(): void {
     check('KVM_NMI', ioctlValue(this.fd, stateIoctls.KVM_NMI, 0));
+  }
+
+  /** KVM_SET_GUEST_DEBUG with the bytes of a struct kvm_guest_debug (debug-codec.ts). */
+  setGuestDebug(source: Uint8Array): void {
+    check('KVM_SET_GUEST_DEBUG', ioctlPointer(this.fd, debugIoctls.KVM_SET_GUEST_DEBUG, source));
+  }
+
+  /** KVM_TRANSLATE: a linear address through the vcpu's current paging. */
+  translate(linear: bigint): Translation {
+    const view = new DataView(new ArrayBuffer(24));
+    view.setBigUint64(0, linear, true);
+    check('KVM_TRANSLATE', ioctlPointer(this.fd, debugIoctls.KVM_TRANSLATE, new Uint8Array(view.buffer)));
+    return decodeTranslation(view);
   }
 
   close(): void {

@@ -29,7 +29,7 @@ function exitFields(e: VcpuExit): string {
     case 'internal_error':
       return `internal_error suberror=${e.suberror}`;
     case 'debug':
-      return `debug pc=${hex(e.pc, 16)} exception=${e.exception}`;
+      return `debug pc=${hex(e.pc, 16)} exception=${e.exception} dr6=${hex(e.dr6, 16)} dr7=${hex(e.dr7, 16)}`;
     case 'system_event':
       return `system_event type=${e.type} flags=${hex(e.flags, 16)}`;
     case 'unknown': {

@@ -70,7 +70,7 @@ describe('struct layouts', () => {
       mmio: { phys_addr: 32, data: 40, len: 48, is_write: 52 },
       fail_entry: { hardware_entry_failure_reason: 32, cpu: 40 },
       internal: { suberror: 32, ndata: 36 },
-      debug: { exception: 32, pc: 40 },
+      debug: { exception: 32, pc: 40, dr6: 48, dr7: 56 },
       system_event: { type: 32, flags: 40 },
     });
   });

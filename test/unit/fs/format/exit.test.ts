@@ -21,7 +21,7 @@ describe('renderExit', () => {
     ['intr', { kind: 'intr' }],
     ['fail_entry reason=0x0000000000000021 cpu=3', { kind: 'fail_entry', reason: 0x21n, cpu: 3 }],
     ['internal_error suberror=1', { kind: 'internal_error', suberror: 1 }],
-    ['debug pc=0x0000000000001003 exception=1', { kind: 'debug', pc: 0x1003n, exception: 1 }],
+    ['debug pc=0x0000000000001003 exception=1 dr6=0x00000000ffff4ff0 dr7=0x0000000000000400', { kind: 'debug', pc: 0x1003n, exception: 1, dr6: 0xffff4ff0n, dr7: 0x400n }],
     ['system_event type=2 flags=0x0000000000000000', { kind: 'system_event', type: 2, flags: 0n }],
     ['unknown reason=7', { kind: 'unknown', reason: 7 }],
     ['unknown reason=0 hardware_exit_reason=0x0000000000000030', { kind: 'unknown', reason: 0, hardwareExitReason: 0x30n }],
