@@ -14,12 +14,12 @@ export class OwnedVcpu {
 
   private constructor(readonly vcpu: SharedVcpu, private readonly fd: VcpuFd) {}
 
-  /** KVM_CREATE_VCPU(id); throws SysError with KVM's errno. */
-  static create(vm: VmFd, id: number, activity: SharedArrayBuffer): OwnedVcpu {
+  /** KVM_CREATE_VCPU(id); throws SysError with KVM's errno. `console` is the VM's (console.ts). */
+  static create(vm: VmFd, id: number, activity: SharedArrayBuffer, console: SharedArrayBuffer): OwnedVcpu {
     const fd = vm.createVcpu(id);
     const share: VcpuShare = {
       id, fd: fd.fd, kvmRunPointer: fd.kvmRunPointer, mmapSize: vm.vcpuMmapSize,
-      control: newControlBlock(), activity,
+      control: newControlBlock(), activity, console,
     };
     return new OwnedVcpu(new SharedVcpu(share), fd);
   }

@@ -11,6 +11,7 @@
 // running thread: KVM_RUN returns EINTR (how QEMU and Firecracker kick vcpus).
 import { errno, pthreadKill, pthreadSelf, pthreadSetaffinity, SIGUSR2, SysError } from './kvm/libc.js';
 import { VcpuFd } from './kvm/vcpu.js';
+import { Console } from './console.js';
 import { activitySlot, DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, type VcpuShare } from './vcpu-protocol.js';
 import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
 
@@ -34,6 +35,7 @@ export class SharedVcpu {
   private readonly deadlineSlot: Float64Array;
   private readonly activity: Int32Array;
   private readonly fd: VcpuFd;
+  private readonly console: Console;
 
   constructor(readonly share: VcpuShare) {
     this.control = new Int32Array(share.control, 0, slot.count);
@@ -41,6 +43,7 @@ export class SharedVcpu {
     this.deadlineSlot = new Float64Array(share.control, DEADLINE_OFFSET, 1);
     this.activity = new Int32Array(share.activity);
     this.fd = VcpuFd.attach(share.fd, share.kvmRunPointer, share.mmapSize);
+    this.console = new Console(share.console);
   }
 
   /** Whether a `run` read is in progress. */
@@ -174,6 +177,8 @@ export class SharedVcpu {
       }
       try {
         this.fd.run();
+        // An exit the console consumes is no exit: the guest runs on, on this thread.
+        if (this.console.consume(this.fd.kvmRun)) continue;
         return { kind: 'exited' };
       } catch (error) {
         const code = error instanceof SysError ? error.errno : EIO;

@@ -69,4 +69,6 @@ export interface VcpuShare {
   mmapSize: number;
   control: SharedArrayBuffer;
   activity: SharedArrayBuffer;
+  /** the VM's console (console.ts): io out exits to its ports are consumed in the run loop */
+  console: SharedArrayBuffer;
 }

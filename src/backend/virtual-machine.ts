@@ -3,6 +3,7 @@ import { errno, SysError } from './kvm/libc.js';
 import type { VmFd } from './kvm/vm.js';
 import { GuestMemory } from './guest-memory.js';
 import { OwnedVcpu } from './owned-vcpu.js';
+import { Console } from './console.js';
 import type { SharedVcpu } from './shared-vcpu.js';
 import type { RunWatchdog } from './run-watchdog.js';
 
@@ -12,6 +13,8 @@ const TSS_ADDRESS = 0xfffbd000;
 
 export class VirtualMachine {
   readonly memory: GuestMemory;
+  /** shared with every vcpu: their runs append to it */
+  readonly console = new Console();
   private readonly vcpus = new Map<number, OwnedVcpu>();
 
   constructor(private readonly vm: VmFd, private readonly watchdog: RunWatchdog) {
@@ -38,7 +41,7 @@ export class VirtualMachine {
   /** KVM_CREATE_VCPU(id). Its runs happen on the threads that read its `run` file. */
   createVcpu(id: number): SharedVcpu {
     if (this.vcpus.has(id)) throw new SysError('KVM_CREATE_VCPU', EEXIST);
-    const owned = OwnedVcpu.create(this.vm, id, this.watchdog.activity);
+    const owned = OwnedVcpu.create(this.vm, id, this.watchdog.activity, this.console.buffer);
     this.vcpus.set(id, owned);
     this.watchdog.add(owned.vcpu);
     return owned.vcpu;

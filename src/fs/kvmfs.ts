@@ -89,7 +89,7 @@ export class KvmFs {
     const { file } = found;
     const access = flags & O_ACCMODE;
     const readable = file.kind === 'block' || file.read !== undefined;
-    const writable = file.kind === 'block' || file.write !== undefined;
+    const writable = file.kind === 'block' ? file.writeAt !== undefined : file.write !== undefined;
     if (access !== O_WRONLY && !readable) throw new FsError(errno.EACCES, 'this file can only be written');
     if (access !== O_RDONLY && !writable) throw new FsError(errno.EACCES, 'this file is read-only');
     const handle = this.nextHandle++;
@@ -129,7 +129,10 @@ export class KvmFs {
   async write(handle: number, data: Buffer, offset: number): Promise<number> {
     const open = this.openFile(handle);
     const { file } = open;
-    if (file.kind === 'block') return file.writeAt(offset, data);
+    if (file.kind === 'block') {
+      if (!file.writeAt) throw new FsError(errno.EACCES, 'this file is read-only');
+      return file.writeAt(offset, data);
+    }
     if (!file.write) throw new FsError(errno.EACCES, 'this file is read-only');
     if (offset !== 0 && offset !== open.writeEnd) {
       throw new FsError(errno.EINVAL, `write at offset ${offset}: a write must start at offset 0 (or where the previous write on this open file ended)`);
@@ -144,7 +147,7 @@ export class KvmFs {
   truncate(path: string, size: number): void {
     const found = this.lookup(path);
     if (found.kind !== 'file') throw new FsError(errno.EISDIR, 'is a directory');
-    if (found.file.kind === 'block') found.file.truncate(size);
+    if (found.file.kind === 'block') found.file.truncate?.(size);
   }
 
   async mkdir(path: string): Promise<void> {

@@ -40,16 +40,17 @@ export interface SnapshotFile {
   write?(text: string): Promise<void> | void;
 }
 
-/** A file read and written in place at any offset (guest memory). */
+/** A file read and written in place at any offset (guest memory; the console, read only). */
 export interface BlockFile {
   kind: 'block';
   attr: Attributes;
   shared?: SharedFile;
   size(): number;
   readAt(offset: number, target: Uint8Array): number;
-  writeAt(offset: number, source: Uint8Array): number;
-  /** truncate(2): may grow; never shrinks or wipes */
-  truncate(size: number): void;
+  /** absent: the file is read-only (console) */
+  writeAt?(offset: number, source: Uint8Array): number;
+  /** truncate(2): may grow; never shrinks or wipes (absent: changes nothing) */
+  truncate?(size: number): void;
 }
 
 export type PseudoFile = SnapshotFile | BlockFile;
