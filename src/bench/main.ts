@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildNativeTools, type NativeTools } from './native.js';
 import { rawExitLoop, rawExitsPerSecond } from './raw.js';
+import { consoleRows, type BenchKit } from './console-rows.js';
 
 const cli = resolve(fileURLToPath(import.meta.url), '..', '..', 'cli', 'main.js');
 const REPS = 9;
@@ -24,6 +25,8 @@ const SPIN = '\\xeb\\xfe';
 const DEV_FUSE_DIR = 'kvmfs-dev-fuse';
 
 const json = process.argv.includes('--json');
+/** `--only <group>,...`: run only those groups of rows (console: console-rows.ts). */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]?.split(',') ?? [] : undefined;
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 const work = mkdtempSync(join(tmpdir(), 'kvmfs-bench-'));
 const children: ChildProcess[] = [];
@@ -71,7 +74,7 @@ async function clientsTogether(tools: NativeTools, argsList: string[][]): Promis
   })));
 }
 
-interface Figure { median: number; min: number; max: number }
+export interface Figure { median: number; min: number; max: number }
 function figure(samples: number[]): Figure {
   const sorted = [...samples].sort((a, b) => a - b);
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
@@ -100,7 +103,7 @@ async function repeat(what: string, measure: () => number | Promise<number>): Pr
   return figure(samples);
 }
 
-interface Row {
+export interface Row {
   name: string;
   unit: string;
   kvmfs: Figure;
@@ -116,7 +119,25 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** Groups of rows kept in modules of their own, each on a mount of its own (--run-timeout 0). */
+const rowGroups: Record<string, (kit: BenchKit) => Promise<Row[]>> = { console: consoleRows };
+
+async function groupRows(names: string[]): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const name of names) {
+    const group = rowGroups[name];
+    if (!group) throw new Error(`no bench rows named ${name} (there are: ${Object.keys(rowGroups).join(', ')})`);
+    const mountDir = join(work, `rows-${name}`);
+    const daemon = startDaemon(mountDir, ['--run-timeout', '0']);
+    rows.push(...await group({ mountDir, paired }));
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.once('exit', r));
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
+  if (only) return report(await groupRows(only));
   const rows: Row[] = [];
   log(`building the native floor and client in ${work}`);
   const tools = buildNativeTools(join(work, 'native'));
@@ -214,6 +235,7 @@ async function main(): Promise<void> {
   });
   rows.push({ name: 'RSS, 100 idle VMs x 64 MiB', unit: 'MiB', kvmfs: rss, target: '< 200 MiB', met: rss.median < 200 });
 
+  rows.push(...await groupRows(Object.keys(rowGroups)));
   report(rows);
 }
 
@@ -236,7 +258,7 @@ function report(rows: Row[]): void {
 
 function cleanup(): void {
   for (const child of children) child.kill('SIGTERM');
-  for (const dir of ['kvmfs', DEV_FUSE_DIR, 'floor', 'footprint']) {
+  for (const dir of ['kvmfs', DEV_FUSE_DIR, 'floor', 'footprint', ...Object.keys(rowGroups).map((name) => `rows-${name}`)]) {
     try { execFileSync('umount', ['-l', join(work, dir)], { stdio: 'ignore' }); } catch { /* not mounted */ }
   }
   setTimeout(() => rmSync(work, { recursive: true, force: true }), 500).unref();
