@@ -23,7 +23,7 @@ const COUNTERS_OFFSET = header.count * 4;
 /** Two port bitmaps: a new set is written into the one not in use, then made active with one store. */
 const SETS_OFFSET = COUNTERS_OFFSET + counter.count * 8;
 const RING_OFFSET = SETS_OFFSET + 2 * SET_WORDS * 4;
-export const CONSOLE_BYTES = RING_OFFSET + CONSOLE_CAPACITY;
+const CONSOLE_BYTES = RING_OFFSET + CONSOLE_CAPACITY;
 
 export class Console {
   readonly buffer: SharedArrayBuffer;
