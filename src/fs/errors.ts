@@ -4,7 +4,7 @@
 import { FormatError } from './format/errors.js';
 
 export const errno = {
-  EPERM: 1, ENOENT: 2, EIO: 5, EBADF: 9, EAGAIN: 11, EACCES: 13, EBUSY: 16, EEXIST: 17,
+  EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, EBADF: 9, EAGAIN: 11, EACCES: 13, EBUSY: 16, EEXIST: 17,
   ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23, EFBIG: 27, ENOSPC: 28, ENAMETOOLONG: 36, ENOSYS: 38, ENOTEMPTY: 39,
 } as const;
 

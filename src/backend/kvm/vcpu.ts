@@ -6,6 +6,10 @@ import { ioctls } from './abi.js';
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, REGS_SIZE, SREGS_SIZE } from './codec.js';
 import { KvmRunPage } from './kvm-run.js';
 import type { Regs, Sregs } from '../types.js';
+import { controllerIoctls } from './abi-controllers.js';
+import { decodeLapic, encodeLapic, LAPIC_STATE_SIZE } from './codec-controllers.js';
+import type { LapicPage } from '../controller-types.js';
+import { StatsFd } from './stats-fd.js';
 
 const ioctlInterrupt = ioctlWith('const kvm_interrupt *');
 
@@ -78,6 +82,26 @@ export class VcpuFd {
   /** KVM_INTERRUPT: queue an external interrupt (userspace irqchip only). */
   interrupt(irq: number): void {
     check('KVM_INTERRUPT', ioctlInterrupt(this.fd, ioctls.KVM_INTERRUPT, { irq }));
+  }
+
+  // The local APIC and stats (abi-controllers.ts).
+
+  /** KVM_GET_LAPIC: struct kvm_lapic_state, the APIC's 1 KiB register page. */
+  getLapic(): LapicPage {
+    const bytes = new Uint8Array(LAPIC_STATE_SIZE);
+    check('KVM_GET_LAPIC', ioctlPointer(this.fd, controllerIoctls.KVM_GET_LAPIC, bytes));
+    return { bytes, registers: decodeLapic(new DataView(bytes.buffer)) };
+  }
+
+  /** KVM_SET_LAPIC of `page.bytes` with `page.registers` written into it. */
+  setLapic(page: LapicPage): void {
+    const bytes = Uint8Array.from(page.bytes);
+    encodeLapic(page.registers, new DataView(bytes.buffer));
+    check('KVM_SET_LAPIC', ioctlPointer(this.fd, controllerIoctls.KVM_SET_LAPIC, bytes));
+  }
+
+  getStatsFd(): StatsFd {
+    return StatsFd.open(check('KVM_GET_STATS_FD', ioctlValue(this.fd, controllerIoctls.KVM_GET_STATS_FD, 0)));
   }
 
   close(): void {

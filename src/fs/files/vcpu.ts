@@ -81,7 +81,16 @@ export function interruptFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile 
   return {
     kind: 'snapshot',
     attr,
-    write: (text) => vcpu.interrupt(parseInterrupt(text)),
+    write(text) {
+      const vector = parseInterrupt(text);
+      try {
+        vcpu.interrupt(vector);
+      } catch (error) {
+        // KVM_INTERRUPT is for a userspace irqchip only
+        if ((error as { errno?: unknown }).errno !== errno.ENXIO) throw error;
+        throw new FsError(errno.ENXIO, `${(error as Error).message}: the VM has an in-kernel irqchip: raise a line with irq (echo <gsi> > irq), or set the vector's bit in lapic's irr`);
+      }
+    },
   };
 }
 
