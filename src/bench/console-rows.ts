@@ -3,8 +3,9 @@
 // in-process dropping its bytes, and the two-tasks guest booted to its
 // shutdown through the files against the same loop in-process. main.ts
 // gives the means to measure (BenchKit); `--only console` runs these alone.
-import { closeSync, mkdirSync, openSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmdirSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Kvm } from '../backend/kvm/system.js';
 import { GuestMemory } from '../backend/guest-memory.js';
 import type { VcpuFd } from '../backend/kvm/vcpu.js';
@@ -12,6 +13,9 @@ import type { VmFd } from '../backend/kvm/vm.js';
 import { applySregsPatch, parseSregs } from '../fs/format/sregs.js';
 import { parseRegs } from '../fs/format/regs.js';
 import { bootTables, entryRegs, longModeSregs, type MemoryWrite } from '../cli/boot/long-mode.js';
+import { parseElf, type Executable } from '../cli/boot/elf.js';
+import { setUpVm } from '../cli/boot/vm-setup.js';
+import { runUntilShutdown } from '../cli/boot/run-loop.js';
 import type { Figure, Row } from './main.js';
 
 /** What main.ts lends: a kvmfs mount (--run-timeout 0) and its way of measuring in turns. */
@@ -21,6 +25,9 @@ export interface BenchKit {
 }
 
 const CONSOLE_PORT = 0xe9;
+const SHUTDOWN_PORT = 0xf4;
+const TWO_TASKS = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'guests', 'two-tasks', 'two-tasks.elf');
+const VMM_MEMORY = 16 << 20;
 /** Bytes the throughput guest writes, one `out` each. */
 const THROUGHPUT_BYTES = 50_000;
 const CODE_ADDRESS = 0x8000;
@@ -122,5 +129,25 @@ export async function consoleRows(kit: BenchKit): Promise<Row[]> {
     'console bytes/s, raw KVM_RUN in-process dropping them', () => perSecond(rawVm(1 << 20, throughputImage(), CODE_ADDRESS, 'run')));
   rows.push({ name: 'console throughput (one out per byte)', unit: 'bytes/s', kvmfs: throughput.a, baseline: { name: 'raw KVM_RUN (koffi), bytes dropped', figure: throughput.b }, ratio: throughput.ratio, target: '>= 0.9x', met: throughput.ratio >= 0.9 });
 
+  const elf = parseElf(readFileSync(TWO_TASKS));
+  let boots = 0;
+  const vmm = await kit.paired(
+    'two-tasks boot to shutdown, kvmfs boot (ms)', () => kvmfsBoot(join(kit.mountDir, `two-tasks-${boots++}`), elf),
+    'two-tasks boot to shutdown, raw in-process (ms)', () => rawVm(VMM_MEMORY, [...bootTables(), ...elf.segments.map(({ address, data }): MemoryWrite => [address, data])], elf.entry, 'all', (vm) => {
+      vm.createIrqchip();
+      vm.createPit2();
+    }));
+  rows.push({ name: 'two-tasks guest, boot to shutdown', unit: 'ms', kvmfs: vmm.a, baseline: { name: 'raw in-process loop', figure: vmm.b }, ratio: vmm.ratio, target: '<= 1.1x', met: vmm.ratio <= 1.1 });
   return rows;
+}
+
+/** kvmfs boot's own steps (its console dropped), timed from the VM's mkdir to the shutdown; the VM is removed after. */
+async function kvmfsBoot(vm: string, executable: Executable): Promise<number> {
+  const started = process.hrtime.bigint();
+  setUpVm({ vm, executable, memoryBytes: VMM_MEMORY, consolePort: CONSOLE_PORT });
+  const ending = await runUntilShutdown({ vm, shutdownPort: SHUTDOWN_PORT, output: () => {}, note: () => {} });
+  if (ending.kind !== 'shutdown' || ending.status !== 0) throw new Error(`two-tasks did not shut down cleanly: ${JSON.stringify(ending)}`);
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+  rmdirSync(vm);
+  return elapsed;
 }

@@ -10,6 +10,12 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 export const projectRoot = resolve(import.meta.dirname, '..', '..');
 export const cli = join(projectRoot, 'dist', 'cli', 'main.js');
+/**
+ * How many times slower than a plain machine this one is (KVMFS_E2E_SLOW,
+ * default 1): the harness's waits for the daemon and its shell commands are
+ * scaled by it, e.g. inside an emulated VM that provides nested KVM.
+ */
+export const slowdown = Math.max(1, Number(process.env.KVMFS_E2E_SLOW ?? 1) || 1);
 
 export interface ShellResult {
   stdout: string;
@@ -22,7 +28,7 @@ export async function sh(mountPoint: string, script: string, options: { timeoutM
   try {
     const { stdout, stderr } = await execFileAsync('bash', ['-euo', 'pipefail', '-c', script], {
       env: { ...process.env, M: mountPoint },
-      timeout: options.timeoutMs ?? 20_000,
+      timeout: (options.timeoutMs ?? 20_000) * slowdown,
       encoding: options.encoding ?? 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -54,7 +60,7 @@ export class Mount {
     if (!existsSync('/dev/kvm')) throw new Error('NO /dev/kvm ON THIS MACHINE: read /work/wt/NO-KVM.md (lead\'s instructions)');
     const daemon = spawn(process.execPath, [cli, 'mount', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const mount = new Mount(dir, daemon);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 10_000 * slowdown;
     while (Date.now() < deadline) {
       if (daemon.exitCode !== null) throw new Error(`kvmfs exited ${daemon.exitCode}: ${mount.log}`);
       const probe = await sh(dir, 'cat "$M/api_version"', { timeoutMs: 2000 }).catch(() => undefined);
@@ -109,7 +115,7 @@ export class Mount {
     if (this.daemon.exitCode === null) {
       const exited = new Promise<void>((r) => this.daemon.once('exit', () => r()));
       this.daemon.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000 * slowdown))]);
       if (this.daemon.exitCode === null) {
         this.daemon.kill('SIGKILL');
         await execFileAsync(process.execPath, [cli, 'umount', this.dir]).catch(() => undefined);
