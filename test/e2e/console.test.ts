@@ -3,7 +3,7 @@
 // following the console while the guest writes, a chatty guest still
 // stopped by the run time limit, and bad writes that change nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Mount, realModeVm } from './harness.js';
+import { Mount, realModeVm, slowdown } from './harness.js';
 import { fails, PRINTF, scratchDir } from './assert-helpers.js';
 import { chatty, thousandLines, thousandLinesText, ticks } from './guests-console.js';
 
@@ -59,9 +59,9 @@ describe('console (--run-timeout 0)', () => {
         tail -s 0.1 -f "$V/console" > "$T/tail" & TAIL=$!
         cat "$V/vcpu0/run" > "$T/run" & RUN=$!
         for i in 1 2 3 4 5; do
-          for n in $(seq 400); do grep -qx "tick $i" "$T/tail" && break; sleep 0.05; done
+          for n in $(seq ${400 * slowdown}); do grep -qx "tick $i" "$T/tail" && break; sleep 0.05; done
           echo "tick $i: tail shows $(wc -l < "$T/tail") lines, run ended: $([ -s "$T/run" ] && echo yes || echo no)"
-          [ $i -lt 5 ] && ${PRINTF} "\\\\x0$i" | dd of="$V/memory" bs=1 seek=$((0x3000)) conv=notrunc status=none
+          if [ $i -lt 5 ]; then ${PRINTF} "\\\\x0$i" | dd of="$V/memory" bs=1 seek=$((0x3000)) conv=notrunc status=none; fi
         done
         wait $RUN
         kill $TAIL
