@@ -153,11 +153,14 @@ static volatile int finished;
 static void task_body(char name)
 {
     for (int step = 0; step < STEPS; step++) {
+        /* interrupts off while printing, as a kernel holds its console lock: a tick never splits a line */
+        __asm__ volatile("cli");
         print("task ");
         outb(CONSOLE_PORT, (uint8_t)name);
         print(": step ");
         print_number((unsigned long)step);
         print("\n");
+        __asm__ volatile("sti");
         /* hlt until the next tick: it switches to the other task, and back */
         unsigned long seen = ticks;
         while (ticks == seen)
