@@ -16,8 +16,8 @@ export class OwnedVcpu {
 
   private constructor(readonly vcpu: SharedVcpu, private readonly fd: VcpuFd) {}
 
-  /** KVM_CREATE_VCPU(id) and KVM_SET_CPUID2(cpuid); throws SysError with KVM's errno. */
-  static create(vm: VmFd, id: number, activity: SharedArrayBuffer, cpuid: CpuidEntry[]): OwnedVcpu {
+  /** KVM_CREATE_VCPU(id) and KVM_SET_CPUID2(cpuid); throws SysError with KVM's errno. `console` is the VM's (console.ts). */
+  static create(vm: VmFd, id: number, activity: SharedArrayBuffer, cpuid: CpuidEntry[], console: SharedArrayBuffer): OwnedVcpu {
     const fd = vm.createVcpu(id);
     try {
       fd.setCpuid2(cpuid);
@@ -27,7 +27,7 @@ export class OwnedVcpu {
     }
     const share: VcpuShare = {
       id, fd: fd.fd, kvmRunPointer: fd.kvmRunPointer, mmapSize: vm.vcpuMmapSize,
-      control: newControlBlock(), activity, guestDebug: newGuestDebugBlock(),
+      control: newControlBlock(), activity, guestDebug: newGuestDebugBlock(), console,
     };
     return new OwnedVcpu(new SharedVcpu(share), fd);
   }

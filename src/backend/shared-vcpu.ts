@@ -14,6 +14,7 @@ import { Activity } from '../sys/activity.js';
 import { VcpuFd } from './kvm/vcpu.js';
 import { DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, waitWhileDirect, type VcpuShare } from './vcpu-protocol.js';
 import { GuestDebugState } from './guest-debug.js';
+import { Console } from './console.js';
 import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
 
 const { EBADF, EBUSY, EINTR, EIO } = errno;
@@ -35,6 +36,7 @@ export class SharedVcpu {
   private readonly fd: VcpuFd;
   /** KVM_SET_GUEST_DEBUG as last set; a run steps over an exec breakpoint at rip */
   readonly guestDebug: GuestDebugState;
+  private readonly console: Console;
 
   constructor(readonly share: VcpuShare) {
     this.control = new Int32Array(share.control, 0, slot.count);
@@ -43,6 +45,7 @@ export class SharedVcpu {
     this.activity = new Activity(share.activity);
     this.fd = VcpuFd.attach(share.fd, share.kvmRunPointer, share.mmapSize);
     this.guestDebug = new GuestDebugState(share.guestDebug, this.control);
+    this.console = new Console(share.console);
   }
 
   /** Whether a `run` read is in progress. */
@@ -157,6 +160,8 @@ export class SharedVcpu {
       waitWhileDirect(control);
       try {
         this.fd.run();
+        // An exit the console consumes is no exit: the guest runs on, on this thread.
+        if (this.console.consume(this.fd.kvmRun)) continue;
         return { kind: 'exited' };
       } catch (error) {
         const code = error instanceof SysError ? error.errno : EIO;

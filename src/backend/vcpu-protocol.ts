@@ -73,4 +73,6 @@ export interface VcpuShare {
   activity: SharedArrayBuffer;
   /** the struct kvm_guest_debug last set (guest-debug.ts) */
   guestDebug: SharedArrayBuffer;
+  /** the VM's console (console.ts): io out exits to its ports are consumed in the run loop */
+  console: SharedArrayBuffer;
 }

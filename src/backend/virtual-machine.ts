@@ -3,6 +3,7 @@ import { errno, SysError } from './kvm/libc.js';
 import type { VmFd } from './kvm/vm.js';
 import { GuestMemory } from './guest-memory.js';
 import { OwnedVcpu } from './owned-vcpu.js';
+import { Console } from './console.js';
 import type { SharedVcpu } from './shared-vcpu.js';
 import type { RunWatchdog } from './run-watchdog.js';
 import type { StatsFd } from './kvm/stats-fd.js';
@@ -15,6 +16,8 @@ const TSS_ADDRESS = 0xfffbd000;
 
 export class VirtualMachine {
   readonly memory: GuestMemory;
+  /** shared with every vcpu: their runs append to it */
+  readonly console = new Console();
   private readonly vcpus = new Map<number, OwnedVcpu>();
   /** What kvmfs set on this VM (KVM has no getters for these). */
   private irqchipCreated = false;
@@ -53,7 +56,7 @@ export class VirtualMachine {
    */
   createVcpu(id: number): SharedVcpu {
     if (this.vcpus.has(id)) throw new SysError('KVM_CREATE_VCPU', EEXIST);
-    const owned = OwnedVcpu.create(this.vm, id, this.watchdog.activity, this.host.supportedCpuid);
+    const owned = OwnedVcpu.create(this.vm, id, this.watchdog.activity, this.host.supportedCpuid, this.console.buffer);
     this.vcpus.set(id, owned);
     this.watchdog.add(owned.vcpu);
     return owned.vcpu;

@@ -13,8 +13,9 @@ import { exitRows } from './rows-exit.js';
 import { footprintRows } from './rows-footprint.js';
 import { handoffRows } from './handoff.js';
 import { requestRows } from './rows-requests.js';
+import { consoleRows } from './console-rows.js';
 
-const groups: RowGroup[] = [...exitRows, ...requestRows, ...handoffRows, ...footprintRows];
+const groups: RowGroup[] = [...exitRows, ...requestRows, ...handoffRows, ...footprintRows, ...consoleRows];
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 

@@ -10,6 +10,14 @@ import { doctor } from './doctor.js';
 import { parseSize } from './size.js';
 import { gdb } from './gdb/server.js';
 import { top } from './top.js';
+import { boot } from './boot/boot.js';
+
+/** An io port as a user writes it: 0x hex or decimal, 0..0xffff. */
+function parsePort(text: string, option: string): number {
+  const port = /^(0x[0-9a-f]+|[0-9]+)$/i.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(port) || port > 0xffff) throw new Error(`--${option} must be an io port, 0..0xffff (hex with 0x, or decimal)`);
+  return port;
+}
 
 const defaultMaxMemory = Math.floor(totalmem() / 2);
 
@@ -62,6 +70,31 @@ await yargs(hideBin(process.argv))
     },
   )
   .command(
+    'boot <elf> <vm>',
+    'make the VM <vm> (a path in a kvmfs mount), load the freestanding 64-bit ELF <elf> into it, and run it in long mode with the in-kernel irqchip and PIT until it writes its exit status to the shutdown port, printing its console (docs/vmm.md)',
+    (y) => y
+      .positional('elf', { type: 'string', demandOption: true, describe: 'a static x86-64 ELF executable, linked at or above 32 KiB' })
+      .positional('vm', { type: 'string', demandOption: true, describe: 'the VM directory to create, e.g. /tmp/kvmfs/guest' })
+      .option('memory', { type: 'string', default: '16M', describe: 'guest RAM (e.g. 16M, 1G)' })
+      .option('console-port', { type: 'string', default: '0xe9', describe: 'the io port the guest writes its console to' })
+      .option('shutdown-port', { type: 'string', default: '0xf4', describe: 'the io port the guest writes its exit status (one byte) to, to stop' })
+      .check((argv) => {
+        parseSize(argv.memory);
+        parsePort(argv['console-port'], 'console-port');
+        parsePort(argv['shutdown-port'], 'shutdown-port');
+        return true;
+      }),
+    async (argv) => {
+      process.exitCode = await boot({
+        elf: argv.elf,
+        vm: resolve(argv.vm),
+        memoryBytes: parseSize(argv.memory),
+        consolePort: parsePort(argv['console-port'], 'console-port'),
+        shutdownPort: parsePort(argv['shutdown-port'], 'shutdown-port'),
+      });
+    },
+  )
+  .command(
     'doctor',
     'check that this machine can run kvmfs, and say how to fix what is missing',
     (y) => y,
@@ -97,7 +130,7 @@ await yargs(hideBin(process.argv))
       }),
     (argv) => top({ mount: argv.mount === undefined ? undefined : resolve(argv.mount), once: argv.once, intervalMs: argv.interval * 1000 }),
   )
-  .demandCommand(1, 'name a command: mount, umount, doctor, gdb or top')
+  .demandCommand(1, 'name a command: mount, umount, doctor, gdb, top or boot')
   .strict()
   .help()
   .alias('help', 'h')

@@ -79,7 +79,7 @@ export class KvmFs {
     const { file } = found;
     const access = flags & O_ACCMODE;
     const readable = file.kind === 'block' || file.read !== undefined;
-    const writable = file.kind === 'block' || file.write !== undefined;
+    const writable = file.kind === 'block' ? file.writeAt !== undefined : file.write !== undefined;
     if (access !== O_WRONLY && !readable) throw new FsError(errno.EACCES, 'this file can only be written');
     if (access !== O_RDONLY && !writable) throw new FsError(errno.EACCES, 'this file is read-only');
     const handle = this.nextHandle++;
@@ -126,7 +126,7 @@ export class KvmFs {
   truncate(path: string, size: number): void {
     const found = this.lookup(path);
     if (found.kind !== 'file') throw new FsError(errno.EISDIR, 'is a directory');
-    if (found.file.kind === 'block') found.file.truncate(size);
+    if (found.file.kind === 'block') found.file.truncate?.(size);
   }
 
   async mkdir(path: string): Promise<void> {

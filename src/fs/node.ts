@@ -67,16 +67,17 @@ export interface SnapshotFile {
   interrupt?(): void;
 }
 
-/** A file read and written in place at any offset (guest memory). */
+/** A file read and written in place at any offset (guest memory; the console, read only). */
 export interface BlockFile {
   kind: 'block';
   attr: Attributes;
   offThread?: OffThread;
   size(): number;
   readAt(offset: number, target: Uint8Array): number;
-  writeAt(offset: number, source: Uint8Array): number;
-  /** truncate(2): may grow; never shrinks or wipes */
-  truncate(size: number): void;
+  /** absent: the file is read-only (console) */
+  writeAt?(offset: number, source: Uint8Array): number;
+  /** truncate(2): may grow; never shrinks or wipes (absent: changes nothing) */
+  truncate?(size: number): void;
 }
 
 export type PseudoFile = SnapshotFile | BlockFile;

@@ -53,7 +53,10 @@ export function readOpenFile(file: PseudoFile, snapshot: SnapshotStore, offset: 
  * whitespace-only text write (bash's lone "\n") changes nothing and succeeds.
  */
 export function writeOpenFile(file: PseudoFile, cursor: { end: number }, data: Uint8Array, offset: number): number | Promise<number> {
-  if (file.kind === 'block') return file.writeAt(offset, data);
+  if (file.kind === 'block') {
+    if (!file.writeAt) throw new FsError(errno.EACCES, 'this file is read-only');
+    return file.writeAt(offset, data);
+  }
   if (!file.write) throw new FsError(errno.EACCES, 'this file is read-only');
   if (offset !== 0 && offset !== cursor.end) {
     throw new FsError(errno.EINVAL, `write at offset ${offset}: a write must start at offset 0 (or where the previous write on this open file ended)`);

@@ -90,6 +90,21 @@ export class KvmRunPage {
     }
   }
 
+  /**
+   * The port of an `io out` exit, -1 for any other exit: read in place,
+   * allocating nothing, since it is asked after every exit (console.ts).
+   */
+  get outPort(): number {
+    const run = this.view;
+    if (run.getUint32(off.exit_reason, true) !== exitReasons.KVM_EXIT_IO || run.getUint8(off.io.direction) !== KVM_EXIT_IO_OUT) return -1;
+    return run.getUint16(off.io.port, true);
+  }
+
+  /** The bytes of an `io out` exit (count elements of size bytes), in place. */
+  outData(): Uint8Array {
+    return this.bytes(this.ioDataOffset(), this.view.getUint8(off.io.size) * this.view.getUint32(off.io.count, true));
+  }
+
   private ioDataOffset(): number {
     return Number(this.view.getBigUint64(off.io.data_offset, true));
   }
