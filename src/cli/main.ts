@@ -8,6 +8,7 @@ import { mount } from './mount.js';
 import { unmount } from './platform.js';
 import { doctor } from './doctor.js';
 import { parseSize } from './size.js';
+import { restoreCommand, saveCommand } from './save-restore/commands.js';
 
 const defaultMaxMemory = Math.floor(totalmem() / 2);
 
@@ -67,7 +68,25 @@ await yargs(hideBin(process.argv))
       if (!doctor()) process.exitCode = 1;
     },
   )
-  .demandCommand(1, 'name a command: mount, umount or doctor')
+  .command(
+    'save <vm-dir> <dir>',
+    'copy a VM\'s state files and memory (sparse) out of the mount into a new directory <dir> (docs/save-restore.md)',
+    (y) => y
+      .positional('vm-dir', { type: 'string', demandOption: true, describe: 'the VM, e.g. /tmp/m/vm0 (its vcpus not running)' })
+      .positional('dir', { type: 'string', demandOption: true, describe: 'a new (or empty) directory' })
+      .option('since', { type: 'string', describe: 'the VM\'s previous save: keep only the pages the guest wrote since it' })
+      .option('partial', { type: 'boolean', default: false, describe: 'save what the mount serves and list the state files it lacks, instead of failing' }),
+    (argv) => saveCommand({ vmDir: argv['vm-dir'], saveDir: argv.dir, since: argv.since, partial: argv.partial }),
+  )
+  .command(
+    'restore <dir> <vm-dir>',
+    'make the new VM <vm-dir> from a save (and the saves it was taken --since)',
+    (y) => y
+      .positional('dir', { type: 'string', demandOption: true, describe: 'a directory kvmfs save wrote' })
+      .positional('vm-dir', { type: 'string', demandOption: true, describe: 'the VM to make, e.g. /tmp/m/clone (must not exist)' }),
+    (argv) => restoreCommand({ saveDir: argv.dir, vmDir: argv['vm-dir'] }),
+  )
+  .demandCommand(1, 'name a command: mount, umount, doctor, save or restore')
   .strict()
   .help()
   .alias('help', 'h')
