@@ -2,7 +2,7 @@
 // saved, from which VM, on top of which earlier save) and memory.ranges (which
 // byte ranges of the sparse memory image hold saved pages). Pure render/parse.
 import { hex, parseUint } from '../../fs/format/numbers.js';
-import { FormatError } from '../../fs/format/errors.js';
+import { atLine, FormatError, within } from '../../fs/format/errors.js';
 
 export const FORMAT_VERSION = 1;
 export const PAGE_SIZE = 4096;
@@ -77,14 +77,14 @@ export function parseManifest(text: string): Manifest {
   const id = field('id');
   if (!ID.test(id)) throw new FormatError(`bad id "${id}"`);
   const vcpuText = field('vcpus');
-  const vcpus = vcpuText === '' ? [] : vcpuText.split(' ').map((n) => Number(parseUint(n, 16)));
+  const vcpus = within('vcpus', () => (vcpuText === '' ? [] : vcpuText.split(/\s+/).map((n) => Number(parseUint(n, 16)))));
   const sincePath = field('since');
   const since = sincePath === 'none' ? undefined : { path: sincePath, id: field('since_id') };
   if (since && !ID.test(since.id)) throw new FormatError(`bad since_id "${since.id}"`);
   return {
     format, id, vm: field('vm'), vcpus, saved, missing,
-    memorySize: Number(parseUint(field('memory_size'), 52)),
-    memoryPages: Number(parseUint(field('memory_pages'), 52)),
+    memorySize: within('memory_size', () => Number(parseUint(field('memory_size'), 52))),
+    memoryPages: within('memory_pages', () => Number(parseUint(field('memory_pages'), 52))),
     ...(since ? { since } : {}),
   };
 }
@@ -109,7 +109,7 @@ export function parseRanges(text: string, memorySize: number): Range[] {
     if (tokens.length === 0) return;
     const line = index + 1;
     if (tokens.length !== 2) throw new FormatError('expected "<gpa> <length>"', line);
-    const [gpa, length] = tokens.map((token) => Number(parseUint(token, 52))) as [number, number];
+    const [gpa, length] = atLine(line, () => tokens.map((token) => Number(parseUint(token, 52)))) as [number, number];
     if (gpa % PAGE_SIZE !== 0 || length % PAGE_SIZE !== 0 || length === 0) throw new FormatError('not whole pages', line);
     if (gpa < end) throw new FormatError('ranges out of order or overlapping', line);
     if (gpa + length > memorySize) throw new FormatError(`range ends past memory_size ${hex(memorySize, 16)}`, line);
