@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildNativeTools, type NativeTools } from './native.js';
 import { rawExitLoop, rawExitsPerSecond } from './raw.js';
+import { saveRestoreRows } from './save-restore.js';
 
 const cli = resolve(fileURLToPath(import.meta.url), '..', '..', 'cli', 'main.js');
 const REPS = 9;
@@ -24,6 +25,8 @@ const SPIN = '\\xeb\\xfe';
 const DEV_FUSE_DIR = 'kvmfs-dev-fuse';
 
 const json = process.argv.includes('--json');
+/** `--only <row>`: run that row alone (save-restore) */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 const work = mkdtempSync(join(tmpdir(), 'kvmfs-bench-'));
 const children: ChildProcess[] = [];
@@ -116,11 +119,26 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** The rows of kvmfs save and restore, on the mount at `kvmfsDir`. */
+function saveRestore(kvmfsDir: string): Promise<Row[]> {
+  return saveRestoreRows({
+    mountDir: kvmfsDir, workDir: work, cli, shell, repeat,
+    convert: (f, into) => figure([f.min, f.median, f.max].map(into)),
+  });
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
+  const kvmfsDir = join(work, 'kvmfs');
+  if (only !== undefined) {
+    if (only !== 'save-restore') throw new Error(`--only ${only}: no such row (there is: save-restore)`);
+    startDaemon(kvmfsDir, ['--run-timeout', '0']);
+    rows.push(...await saveRestore(kvmfsDir));
+    report(rows);
+    return;
+  }
   log(`building the native floor and client in ${work}`);
   const tools = buildNativeTools(join(work, 'native'));
-  const kvmfsDir = join(work, 'kvmfs');
   const floorDir = join(work, 'floor');
   startDaemon(kvmfsDir, ['--run-timeout', '0']);
   shell(`mkdir -p "${floorDir}"`);
@@ -213,6 +231,9 @@ async function main(): Promise<void> {
     return rssMiB(daemon!.pid!);
   });
   rows.push({ name: 'RSS, 100 idle VMs x 64 MiB', unit: 'MiB', kvmfs: rss, target: '< 200 MiB', met: rss.median < 200 });
+
+  // 7. save and restore
+  rows.push(...await saveRestore(kvmfsDir));
 
   report(rows);
 }
