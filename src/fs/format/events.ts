@@ -1,6 +1,6 @@
 // The vcpu's events file (struct kvm_vcpu_events) and mp_state file.
 import { MP_STATE_NAMES, type VcpuEvents } from '../../backend/types-state.js';
-import { FormatError, atLine, quote, shorten, within } from './errors.js';
+import { FormatError, atLine, quote, within } from './errors.js';
 import { parseFields } from './fields.js';
 import { tokenLines } from './lines.js';
 import { hex, parseUint } from './numbers.js';
@@ -41,7 +41,8 @@ export function parseEvents(text: string): EventsPatch {
     atLine(line, () => {
       if (seen.has(name)) throw new FormatError(`duplicate line ${name}`);
       if (name === 'sipi_vector') {
-        patch.sipi_vector = Number(within(name, () => parseUint(oneValue(name, rest), 32)));
+        const value = oneValue(name, rest);
+        patch.sipi_vector = Number(within(name, () => parseUint(value, 32)));
       } else if ((GROUP_NAMES as string[]).includes(name)) {
         const bits = Object.fromEntries(GROUPS[name as Group].map(([field, width]) => [field, width]));
         (patch as Record<string, unknown>)[name] = parseFields(name, rest, bits);
@@ -69,7 +70,7 @@ export function renderMpState(state: number): string {
 /** One KVM_MP_STATE_* name (or a number, for states without one). */
 export function parseMpState(text: string): number {
   const tokens = text.trim().split(/\s+/);
-  if (tokens.length !== 1) throw new FormatError(`expected one state, got ${quote(shorten(text.trim()))}`);
+  if (tokens.length !== 1) throw new FormatError(`expected one state, got ${quote(text.trim())}`);
   const [word] = tokens as [string];
   const named = (MP_STATE_NAMES as readonly string[]).indexOf(word);
   if (named >= 0) return named;

@@ -21,7 +21,8 @@ export function parseMsrs(text: string): MsrEntry[] {
     atLine(line, () => {
       const index = Number(within('MSR index', () => parseUint(name, 32)));
       if (entries.some((entry) => entry.index === index)) throw new FormatError(`duplicate MSR ${hex(index, 8)}`);
-      entries.push({ index, data: within(`MSR ${hex(index, 8)}`, () => parseU64(oneValue(name, rest))) });
+      const value = oneValue(name, rest);
+      entries.push({ index, data: within(`MSR ${hex(index, 8)}`, () => parseU64(value)) });
     });
   }
   return entries;

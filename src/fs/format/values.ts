@@ -23,7 +23,8 @@ export function parseValues<N extends string>(fields: ValueFields<N>, text: stri
       const bits = widths.get(name);
       if (bits === undefined) throw new FormatError(`unknown ${noun} ${quote(name)}`);
       if (changes[name as N] !== undefined) throw new FormatError(`duplicate ${noun} ${name}`);
-      changes[name as N] = within(name, () => parseUint(oneValue(name, rest), bits));
+      const value = oneValue(name, rest);
+      changes[name as N] = within(name, () => parseUint(value, bits));
     });
   }
   return changes;

@@ -20,7 +20,8 @@ export function parseXcrs(text: string): Map<number, bigint> {
       if (!match || Number(match[1]) > 0xffffffff) throw new FormatError(`unknown register ${quote(name)}`);
       const xcr = Number(match[1]);
       if (changes.has(xcr)) throw new FormatError(`duplicate register ${name}`);
-      changes.set(xcr, within(name, () => parseU64(oneValue(name, rest))));
+      const value = oneValue(name, rest);
+      changes.set(xcr, within(name, () => parseU64(value)));
     });
   }
   return changes;
