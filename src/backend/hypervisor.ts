@@ -4,11 +4,16 @@ import { Kvm } from './kvm/system.js';
 import { KVM_CAPS } from './kvm/capabilities.js';
 import { VirtualMachine } from './virtual-machine.js';
 import { RunWatchdog } from './run-watchdog.js';
+import { HostState } from './host-state.js';
 
 export class Hypervisor {
   private readonly watchdog = new RunWatchdog();
+  /** What KVM offers every VM: supported CPUID, MSR index list, XSAVE size */
+  readonly host: HostState;
 
-  private constructor(private readonly kvm: Kvm) {}
+  private constructor(private readonly kvm: Kvm) {
+    this.host = new HostState(kvm);
+  }
 
   static open(path?: string): Hypervisor {
     return new Hypervisor(Kvm.open(path));
@@ -24,7 +29,7 @@ export class Hypervisor {
   }
 
   createVm(): VirtualMachine {
-    return new VirtualMachine(this.kvm.createVm(), this.watchdog);
+    return new VirtualMachine(this.kvm.createVm(), this.watchdog, this.host);
   }
 
   close(): void {
@@ -34,3 +39,4 @@ export class Hypervisor {
 
 export { VirtualMachine };
 export type { SharedVcpu } from './shared-vcpu.js';
+export type { HostState } from './host-state.js';

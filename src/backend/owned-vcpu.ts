@@ -5,6 +5,7 @@ import { newControlBlock, slot, type VcpuShare } from './vcpu-protocol.js';
 import { SharedVcpu } from './shared-vcpu.js';
 import type { VmFd } from './kvm/vm.js';
 import type { VcpuFd } from './kvm/vcpu.js';
+import type { CpuidEntry } from './types-state.js';
 
 /** How long close waits for other threads to let go of the vcpu (a stopped run ends within a kick). */
 const CLOSE_WAIT_MS = 1000;
@@ -14,9 +15,15 @@ export class OwnedVcpu {
 
   private constructor(readonly vcpu: SharedVcpu, private readonly fd: VcpuFd) {}
 
-  /** KVM_CREATE_VCPU(id); throws SysError with KVM's errno. */
-  static create(vm: VmFd, id: number, activity: SharedArrayBuffer): OwnedVcpu {
+  /** KVM_CREATE_VCPU(id) and KVM_SET_CPUID2(cpuid); throws SysError with KVM's errno. */
+  static create(vm: VmFd, id: number, activity: SharedArrayBuffer, cpuid: CpuidEntry[]): OwnedVcpu {
     const fd = vm.createVcpu(id);
+    try {
+      fd.setCpuid2(cpuid);
+    } catch (error) {
+      fd.close();
+      throw error;
+    }
     const share: VcpuShare = {
       id, fd: fd.fd, kvmRunPointer: fd.kvmRunPointer, mmapSize: vm.vcpuMmapSize,
       control: newControlBlock(), activity,

@@ -5,6 +5,7 @@ import { GuestMemory } from './guest-memory.js';
 import { OwnedVcpu } from './owned-vcpu.js';
 import type { SharedVcpu } from './shared-vcpu.js';
 import type { RunWatchdog } from './run-watchdog.js';
+import type { HostState } from './host-state.js';
 
 const { EBUSY, EEXIST } = errno;
 /** Where KVM_SET_TSS_ADDR puts the three pages VMX real mode needs: just below 4 GiB, out of RAM's way (as QEMU does). */
@@ -14,7 +15,7 @@ export class VirtualMachine {
   readonly memory: GuestMemory;
   private readonly vcpus = new Map<number, OwnedVcpu>();
 
-  constructor(private readonly vm: VmFd, private readonly watchdog: RunWatchdog) {
+  constructor(private readonly vm: VmFd, private readonly watchdog: RunWatchdog, readonly host: HostState) {
     this.memory = new GuestMemory(vm);
     try {
       vm.setTssAddr(TSS_ADDRESS);
@@ -35,10 +36,14 @@ export class VirtualMachine {
     return [...this.vcpus.values()].some((owned) => owned.vcpu.running);
   }
 
-  /** KVM_CREATE_VCPU(id). Its runs happen on the threads that read its `run` file. */
+  /**
+   * KVM_CREATE_VCPU(id), then KVM_SET_CPUID2 with the host's supported
+   * table (as QEMU's -cpu host), so a guest's `cpuid` sees the host's
+   * vendor and features. Its runs happen on the threads that read its `run` file.
+   */
   createVcpu(id: number): SharedVcpu {
     if (this.vcpus.has(id)) throw new SysError('KVM_CREATE_VCPU', EEXIST);
-    const owned = OwnedVcpu.create(this.vm, id, this.watchdog.activity);
+    const owned = OwnedVcpu.create(this.vm, id, this.watchdog.activity, this.host.supportedCpuid);
     this.vcpus.set(id, owned);
     this.watchdog.add(owned.vcpu);
     return owned.vcpu;

@@ -135,7 +135,7 @@ export class KvmFs {
       throw new FsError(errno.EINVAL, `write at offset ${offset}: a write must start at offset 0 (or where the previous write on this open file ended)`);
     }
     if (data.length > MAX_TEXT_WRITE) throw new FsError(errno.EINVAL, `write of ${data.length} bytes is too large (at most ${MAX_TEXT_WRITE})`);
-    await file.write(data.toString('utf8'));
+    await file.write(data.toString('utf8'), data);
     open.writeEnd = offset + data.length;
     return data.length;
   }

@@ -37,7 +37,8 @@ export interface SnapshotFile {
   /** st_size; 0 (like procfs) where the size is not known before reading */
   size?(): number;
   read?(): Promise<Buffer | string> | Buffer | string;
-  write?(text: string): Promise<void> | void;
+  /** `text` is the write decoded as UTF-8; `bytes` what was written, for binary files */
+  write?(text: string, bytes: Buffer): Promise<void> | void;
 }
 
 /** A file read and written in place at any offset (guest memory). */

@@ -2,7 +2,7 @@
 // only through child processes running real shell tools (the test process
 // never touches the mount itself, like a user at a shell).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,7 @@ export class Mount {
 
   /** Mounts kvmfs on a fresh temporary directory and waits until it answers. */
   static async start(args: string[] = [], dir = mkdtempSync(join(tmpdir(), 'kvmfs-e2e-'))): Promise<Mount> {
+    if (!existsSync('/dev/kvm')) throw new Error('NO /dev/kvm ON THIS MACHINE: read /work/wt/NO-KVM.md (lead\'s instructions)');
     const daemon = spawn(process.execPath, [cli, 'mount', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const mount = new Mount(dir, daemon);
     const deadline = Date.now() + 10_000;

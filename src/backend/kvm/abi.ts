@@ -6,11 +6,12 @@ import koffi from 'koffi';
 const KVMIO = 0xae;
 const IOC_WRITE = 1;
 const IOC_READ = 2;
-const io = (nr: number): number => (KVMIO << 8) | nr;
-const ioc = (dir: number, nr: number, size: number): number =>
+export const io = (nr: number): number => (KVMIO << 8) | nr;
+export const ioc = (dir: number, nr: number, size: number): number =>
   ((dir << 30) | (size << 16) | (KVMIO << 8) | nr) >>> 0;
-const ior = (nr: number, size: number) => ioc(IOC_READ, nr, size);
-const iow = (nr: number, size: number) => ioc(IOC_WRITE, nr, size);
+export const ior = (nr: number, size: number) => ioc(IOC_READ, nr, size);
+export const iow = (nr: number, size: number) => ioc(IOC_WRITE, nr, size);
+export const iowr = (nr: number, size: number) => ioc(IOC_READ | IOC_WRITE, nr, size);
 
 export const kvm_segment = koffi.struct('kvm_segment', {
   base: 'uint64_t', limit: 'uint32_t', selector: 'uint16_t',

@@ -6,6 +6,12 @@ import { ioctls } from './abi.js';
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, REGS_SIZE, SREGS_SIZE } from './codec.js';
 import { KvmRunPage } from './kvm-run.js';
 import type { Regs, Sregs } from '../types.js';
+import { stateIoctls, stateSizes } from './abi-state.js';
+import {
+  decodeCpuid2, decodeDebugregs, decodeFpu, decodeMsrs, decodeVcpuEvents, decodeXcrs, encodeCpuid2, encodeDebugregs,
+  encodeFpu, encodeMsrs, encodeVcpuEvents, encodeXcrs, newCpuid2, newView, viewBytes,
+} from './codec-state.js';
+import type { CpuidEntry, Debugregs, Fpu, MsrEntry, VcpuEvents, Xcr } from '../types-state.js';
 
 const ioctlInterrupt = ioctlWith('const kvm_interrupt *');
 
@@ -80,9 +86,116 @@ export class VcpuFd {
     check('KVM_INTERRUPT', ioctlInterrupt(this.fd, ioctls.KVM_INTERRUPT, { irq }));
   }
 
+  // The state beyond regs and sregs (abi-state.ts): each method is its ioctl.
+
+  getFpu(): Fpu {
+    return decodeFpu(this.getStruct('KVM_GET_FPU', stateSizes.kvm_fpu));
+  }
+
+  setFpu(fpu: Fpu): void {
+    const view = newView(stateSizes.kvm_fpu);
+    encodeFpu(fpu, view);
+    this.setStruct('KVM_SET_FPU', view);
+  }
+
+  /** KVM_GET_XSAVE: the 4096-byte struct kvm_xsave. */
+  getXsave(): Uint8Array {
+    return viewBytes(this.getStruct('KVM_GET_XSAVE', stateSizes.kvm_xsave));
+  }
+
+  /** KVM_GET_XSAVE2: the XSAVE area of `size` bytes (KVM_CAP_XSAVE2's value). */
+  getXsave2(size: number): Uint8Array {
+    const bytes = new Uint8Array(size);
+    check('KVM_GET_XSAVE2', ioctlPointer(this.fd, stateIoctls.KVM_GET_XSAVE2, bytes));
+    return bytes;
+  }
+
+  /** KVM_SET_XSAVE: KVM reads as many bytes as KVM_GET_XSAVE(2) gave. */
+  setXsave(area: Uint8Array): void {
+    check('KVM_SET_XSAVE', ioctlPointer(this.fd, stateIoctls.KVM_SET_XSAVE, area));
+  }
+
+  getXcrs(): Xcr[] {
+    return decodeXcrs(this.getStruct('KVM_GET_XCRS', stateSizes.kvm_xcrs));
+  }
+
+  setXcrs(xcrs: Xcr[]): void {
+    const view = newView(stateSizes.kvm_xcrs);
+    encodeXcrs(xcrs, view);
+    this.setStruct('KVM_SET_XCRS', view);
+  }
+
+  /** KVM_GET_MSRS: KVM stops at the first index it cannot read, so the result may be a prefix of `indices`. */
+  getMsrs(indices: number[]): MsrEntry[] {
+    const view = encodeMsrs(indices);
+    return decodeMsrs(view, check('KVM_GET_MSRS', ioctlPointer(this.fd, stateIoctls.KVM_GET_MSRS, viewBytes(view))));
+  }
+
+  /** KVM_SET_MSRS: how many of `entries`, from the first, KVM took. */
+  setMsrs(entries: MsrEntry[]): number {
+    return check('KVM_SET_MSRS', ioctlPointer(this.fd, stateIoctls.KVM_SET_MSRS, viewBytes(encodeMsrs(entries))));
+  }
+
+  getCpuid2(): CpuidEntry[] {
+    const view = newCpuid2();
+    check('KVM_GET_CPUID2', ioctlPointer(this.fd, stateIoctls.KVM_GET_CPUID2, viewBytes(view)));
+    return decodeCpuid2(view);
+  }
+
+  setCpuid2(entries: CpuidEntry[]): void {
+    this.setStruct('KVM_SET_CPUID2', encodeCpuid2(entries));
+  }
+
+  getVcpuEvents(): VcpuEvents {
+    return decodeVcpuEvents(this.getStruct('KVM_GET_VCPU_EVENTS', stateSizes.kvm_vcpu_events));
+  }
+
+  setVcpuEvents(events: VcpuEvents): void {
+    const view = newView(stateSizes.kvm_vcpu_events);
+    encodeVcpuEvents(events, view);
+    this.setStruct('KVM_SET_VCPU_EVENTS', view);
+  }
+
+  /** KVM_GET_MP_STATE: a KVM_MP_STATE_* value. */
+  getMpState(): number {
+    return this.getStruct('KVM_GET_MP_STATE', stateSizes.kvm_mp_state).getUint32(0, true);
+  }
+
+  setMpState(state: number): void {
+    const view = newView(stateSizes.kvm_mp_state);
+    view.setUint32(0, state, true);
+    this.setStruct('KVM_SET_MP_STATE', view);
+  }
+
+  getDebugregs(): Debugregs {
+    return decodeDebugregs(this.getStruct('KVM_GET_DEBUGREGS', stateSizes.kvm_debugregs));
+  }
+
+  setDebugregs(regs: Debugregs): void {
+    const view = newView(stateSizes.kvm_debugregs);
+    encodeDebugregs(regs, view);
+    this.setStruct('KVM_SET_DEBUGREGS', view);
+  }
+
+  /** KVM_NMI: queue a non-maskable interrupt. */
+  nmi(): void {
+    check('KVM_NMI', ioctlValue(this.fd, stateIoctls.KVM_NMI, 0));
+  }
+
   close(): void {
     munmap(this.kvmRunPointer, this.kvmRunSize);
     close(this.fd);
+  }
+
+  /** A fixed-size struct filled by the get ioctl `name`. */
+  private getStruct(name: keyof typeof stateIoctls, size: number): DataView {
+    const view = newView(size);
+    check(name, ioctlPointer(this.fd, stateIoctls[name], viewBytes(view)));
+    return view;
+  }
+
+  private setStruct(name: keyof typeof stateIoctls, view: DataView): void {
+    check(name, ioctlPointer(this.fd, stateIoctls[name], viewBytes(view)));
   }
 
   private scratchBytes(length: number): Uint8Array {

@@ -7,8 +7,9 @@ import {
   type SegmentName, type Sregs,
 } from '../../backend/types.js';
 import { FormatError, atLine, quote, within } from './errors.js';
+import { parseFields } from './fields.js';
 import { tokenLines } from './lines.js';
-import { hex, parseU64, parseUint } from './numbers.js';
+import { hex, parseU64 } from './numbers.js';
 
 /** What one write to sregs changes: only the lines, and the fields, it names. */
 export type SregsPatch =
@@ -41,27 +42,6 @@ export function renderSregs(sregs: Sregs): string {
 
 function isOneOf<T extends string>(names: readonly T[], name: string): name is T {
   return (names as readonly string[]).includes(name);
-}
-
-/**
- * `field=value` tokens of the line for `owner`, checked against the fields'
- * widths. `base` stays a bigint, the narrower fields become numbers, as in
- * Segment and Dtable.
- */
-function parseFields<F extends string>(owner: string, tokens: string[], bits: Record<F, number>) {
-  if (tokens.length === 0) throw new FormatError(`${owner}: no fields given`);
-  const fields: Partial<Record<F, bigint | number>> = {};
-  for (const token of tokens) {
-    const eq = token.indexOf('=');
-    if (eq <= 0) throw new FormatError(`${owner}: expected field=value, got ${quote(token)}`);
-    const key = token.slice(0, eq);
-    if (!Object.hasOwn(bits, key)) throw new FormatError(`${owner}: unknown field ${quote(key)}`);
-    const field = key as F;
-    if (fields[field] !== undefined) throw new FormatError(`${owner}: duplicate field ${key}`);
-    const value = within(`${owner} ${key}`, () => parseUint(token.slice(eq + 1), bits[field]));
-    fields[field] = key === 'base' ? value : Number(value);
-  }
-  return fields;
 }
 
 /** The tokens after a line's name, which must be exactly `count` numbers. */
