@@ -54,7 +54,7 @@ export function restore(options: RestoreOptions): RestoreResult {
       const at = (path: string) => join(vmDir, path);
       switch (step.kind) {
         case 'mkdir': files.mkdir(at(step.path)); break;
-        case 'write': files.write(at(step.path), contents.get(step.path)!); break;
+        case 'write': writeIfChanged(files, at(step.path), contents.get(step.path)!); break;
         case 'create-pit': files.write(at('pit'), Buffer.from('create\n')); break;
         case 'memory': restoreMemory(files, at('memory'), top.manifest.memorySize, images); break;
       }
@@ -70,6 +70,22 @@ export function restore(options: RestoreOptions): RestoreResult {
     throw new ToolError(`restore of ${top.dir} stopped at ${describe(step)}: ${why}${removed}`);
   }
   return { chain, missing: top.manifest.missing };
+}
+
+/**
+ * Writes `content` unless the file already shows it: a write that would
+ * change nothing is left out. Besides saving ioctls, this spares set-once
+ * ioctls a second call (kvmfs sets tss_addr itself when it makes a VM, and
+ * KVM_SET_TSS_ADDR may refuse to move it: EEXIST).
+ */
+function writeIfChanged(files: MountFiles, path: string, content: Buffer): void {
+  let current: Buffer | undefined;
+  try {
+    current = files.read(path);
+  } catch {
+    current = undefined; // not readable now (a PIT not made yet): the write says what is wrong, if anything
+  }
+  if (!current?.equals(content)) files.write(path, content);
 }
 
 /** Memory's size first (it only grows), then each save's pages, oldest first, so later pages win. */

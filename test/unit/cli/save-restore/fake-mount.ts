@@ -4,13 +4,16 @@
 // clears on read and logs only guest writes, memory only grows, the
 // irqchip files answer ENXIO without an irqchip, the irqchip, tss_addr and
 // identity_map_addr refuse a write once a vcpu exists (as KVM does), the
-// PIT is "none" until "create". Every write is logged, in order.
+// PIT is "none" until "create", tss_addr is set when the VM is made (as
+// kvmfs does) and refuses to be set again (KVM_SET_TSS_ADDR's EEXIST on
+// VMX). Every write is logged, in order.
 import type { BlockHandle, MountFiles } from '../../../../src/cli/save-restore/mount-files.js';
 
 const PAGE = 4096;
 
 export const VM_STATE = ['tss_addr', 'identity_map_addr', 'irqchip', 'console_ports', 'pic_master', 'pic_slave', 'ioapic', 'pit', 'clock'];
 export const VCPU_STATE = ['regs', 'sregs', 'fpu', 'xsave', 'xcrs', 'msrs', 'cpuid', 'lapic', 'events', 'mp_state', 'debugregs', 'debug'];
+const TSS_ADDR = 'tss_addr 0x00000000fffbd000\n';
 const IRQCHIP_FILES = new Set(['pic_master', 'pic_slave', 'ioapic', 'lapic']);
 const BEFORE_VCPUS = new Set(['irqchip', 'tss_addr', 'identity_map_addr']);
 
@@ -27,7 +30,8 @@ class FakeVm {
   lastError = '';
 
   constructor(served: ReadonlySet<string>) {
-    for (const name of VM_STATE) if (served.has(name)) this.files.set(name, Buffer.from(name === 'irqchip' || name === 'pit' ? 'none\n' : name === 'console_ports' ? '' : `${name} 0x0\n`));
+    const initial: Record<string, string> = { irqchip: 'none\n', pit: 'none\n', console_ports: '', tss_addr: TSS_ADDR, identity_map_addr: 'none\n' };
+    for (const name of VM_STATE) if (served.has(name)) this.files.set(name, Buffer.from(initial[name] ?? `${name} 0x0\n`));
   }
 
   get irqchip(): boolean {
@@ -116,6 +120,7 @@ export class FakeMount implements MountFiles {
     }
     if (IRQCHIP_FILES.has(file) && !vm.irqchip) throw fsError('ENXIO', path);
     if (BEFORE_VCPUS.has(file) && vm.vcpus.size > 0) throw fsError('EINVAL', path);
+    if (file === 'tss_addr') throw fsError('EEXIST', path);
     const text = data.toString();
     this.log.push(key);
     if (file === 'irqchip' && text.trim() === 'kernel') {
@@ -225,7 +230,7 @@ export function makeVm(mount: FakeMount, name: string, options: { vcpus?: number
     set('pit', 'create\n');
     for (const file of ['pic_master', 'pic_slave', 'ioapic', 'pit']) set(file, `${file} of ${name}\n`);
   }
-  for (const file of ['tss_addr', 'identity_map_addr', 'clock']) set(file, `${file} of ${name}\n`);
+  for (const file of ['identity_map_addr', 'clock']) set(file, `${file} of ${name}\n`);
   set('console_ports', '0x00e9\n');
   for (let n = 0; n < (options.vcpus ?? 2); n++) {
     mount.mkdir(`${vm}/vcpu${n}`);

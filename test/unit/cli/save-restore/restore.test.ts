@@ -29,12 +29,12 @@ describe('kvmfs restore', () => {
     expect(vmState(mount, 'clone')).toEqual(vmState(mount, 'vm0'));
   });
 
-  it('writes in the order KVM needs', () => {
+  it('writes in the order KVM needs, leaving out writes that would change nothing', () => {
     const { mount, dir } = savedVm();
     restore({ saveDir: dir, vmDir: '/m/clone', files: mount });
     const vcpu = (n: number) => ['cpuid', 'sregs', 'regs', 'fpu', 'xsave', 'xcrs', 'lapic', 'msrs', 'debugregs', 'debug', 'events', 'mp_state'].map((f) => `clone/vcpu${n}/${f}`);
     expect(mount.log).toEqual([
-      'mkdir clone', 'clone/tss_addr', 'clone/identity_map_addr', 'clone/irqchip', 'clone/pit',
+      'mkdir clone', 'clone/identity_map_addr', 'clone/irqchip', 'clone/pit', // not tss_addr: it is what was saved (kvmfs sets it; KVM may refuse it again)
       'clone/memory size', 'clone/memory contents',
       'mkdir clone/vcpu0', 'mkdir clone/vcpu1', ...vcpu(0), ...vcpu(1),
       'clone/console_ports', 'clone/pic_master', 'clone/pic_slave', 'clone/ioapic', 'clone/pit', 'clone/clock',
