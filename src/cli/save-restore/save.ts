@@ -12,9 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve } from 'node:path';
 import { FORMAT_VERSION, PAGE_SIZE, pageCount, renderManifest, renderRanges, type Manifest } from './manifest.js';
 import { dirtyRanges, writeImage } from './memory-image.js';
-import { errorCode, lastErrorNote, nodeMountFiles, reason, ToolError, type MountFiles } from './mount-files.js';
+import { lastErrorNote, nodeMountFiles, reason, ToolError, type MountFiles } from './mount-files.js';
 import { MANIFEST, MEMORY_IMAGE, MEMORY_RANGES, readSaveDir } from './save-dir.js';
-import { isNothing, NONE, VCPU_FILES, VM_FILES, vcpuIndexes, vcpuName, type StateFile } from './state-files.js';
+import { isNothing, NONE, VCPU_FILES, VM_FILES, vcpuIndexes, vcpuName } from './state-files.js';
 
 export interface SaveOptions {
   vmDir: string;
@@ -68,78 +68,60 @@ function checkTarget(target: string): void {
 
 function saveInto(files: MountFiles, vmDir: string, work: string, base: { dir: string; manifest: Manifest } | undefined, partial: boolean, target: string): SaveResult {
   const lastError = () => lastErrorNote(files, join(vmDir, 'last_error'));
-  // First and once: the baseline of the next increment.
-  let bitmap: Buffer;
-  try {
-    bitmap = files.read(join(vmDir, 'dirty_log'));
-  } catch (error) {
-    throw new ToolError(`cannot read dirty_log: ${reason(error)}${lastError()}`);
-  }
-
-  const saved: string[] = [];
-  const missing: string[] = [];
-  const copy = (path: string, content: Buffer) => {
-    writeFileSync(join(work, path), content);
-    saved.push(path);
-  };
-  /** Copies one file; records it as missing if the mount does not serve it. */
-  const copyFile = (path: string): Buffer | undefined => {
-    let content: Buffer;
+  const read = (path: string): Buffer => {
     try {
-      content = files.read(join(vmDir, path));
+      return files.read(join(vmDir, path));
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') {
-        missing.push(path);
-        return undefined;
-      }
       throw new ToolError(`cannot read ${path}: ${reason(error)}${lastError()}`);
     }
-    copy(path, content);
-    return content;
   };
-  const irqchip = copyFile('irqchip');
-  const noIrqchip = irqchip !== undefined && isNothing(irqchip);
-  const copyAll = (prefix: string, list: readonly StateFile[]) => {
-    for (const file of list) {
-      const path = `${prefix}${file.name}`;
-      if (file.name === 'irqchip') continue;
-      // Without an irqchip these files have no state to show (KVM: ENXIO).
-      if (file.needsIrqchip && noIrqchip) copy(path, Buffer.from(`${NONE}\n`));
-      else copyFile(path);
-    }
-  };
-  copyAll('', VM_FILES);
+  // What to copy, and whether the mount has it all, before dirty_log is read:
+  // a save refused here leaves the baseline where it was.
   const vcpus = vcpuIndexes(files.list(vmDir)).filter((n) => files.isDirectory(join(vmDir, vcpuName(n))));
-  for (const n of vcpus) {
-    mkdirSync(join(work, vcpuName(n)));
-    copyAll(`${vcpuName(n)}/`, VCPU_FILES);
-  }
+  const wanted = [
+    ...VM_FILES.map((file) => ({ file, path: file.name })),
+    ...vcpus.flatMap((n) => VCPU_FILES.map((file) => ({ file, path: `${vcpuName(n)}/${file.name}` }))),
+  ];
+  const missing = wanted.filter(({ path }) => !files.exists(join(vmDir, path))).map(({ path }) => path);
   if (missing.length > 0 && !partial) {
     throw new ToolError(`the mount does not serve ${missing.join(', ')} (in ${vmDir}): nothing was saved; \`kvmfs save --partial\` saves the rest and lists these in the manifest`);
   }
-
+  // Without an irqchip the chips' files have no state to show (KVM: ENXIO).
+  const noIrqchip = !missing.includes('irqchip') && isNothing(read('irqchip'));
   const memory = files.open(join(vmDir, 'memory'), false);
   try {
     const memorySize = memory.size();
     if (base && base.manifest.memorySize > memorySize) throw new ToolError(`--since ${base.dir} saved more memory than ${vmDir} has: not an earlier save of this VM`);
-    const image = writeImage(memory, memorySize, join(work, MEMORY_IMAGE), base ? dirtyRanges(bitmap, memorySize / PAGE_SIZE) : undefined);
-    writeFileSync(join(work, MEMORY_RANGES), renderRanges(image.ranges));
-    const manifest: Manifest = {
-      format: FORMAT_VERSION,
-      id: `0x${randomBytes(16).toString('hex')}`,
-      vm: vmDir,
-      memorySize,
-      memoryPages: pageCount(image.ranges),
-      vcpus,
-      ...(base ? { since: { path: relative(target, base.dir), id: base.manifest.id } } : {}),
-      saved,
-      missing,
-    };
-    writeFileSync(join(work, MANIFEST), renderManifest(manifest));
-    return { manifest, pagesWritten: image.pagesWritten };
-  } catch (error) {
-    if (error instanceof ToolError) throw error;
-    throw new ToolError(`cannot save memory: ${reason(error)}${lastError()}`);
+
+    // dirty_log once, first of the state: the baseline of the next increment.
+    const bitmap = read('dirty_log');
+    try {
+      const saved: string[] = [];
+      for (const n of vcpus) mkdirSync(join(work, vcpuName(n)));
+      for (const { file, path } of wanted) {
+        if (missing.includes(path)) continue;
+        writeFileSync(join(work, path), file.needsIrqchip && noIrqchip ? `${NONE}\n` : read(path));
+        saved.push(path);
+      }
+      const image = writeImage(memory, memorySize, join(work, MEMORY_IMAGE), base ? dirtyRanges(bitmap, memorySize / PAGE_SIZE) : undefined);
+      writeFileSync(join(work, MEMORY_RANGES), renderRanges(image.ranges));
+      const manifest: Manifest = {
+        format: FORMAT_VERSION,
+        id: `0x${randomBytes(16).toString('hex')}`,
+        vm: vmDir,
+        memorySize,
+        memoryPages: pageCount(image.ranges),
+        vcpus,
+        ...(base ? { since: { path: relative(target, base.dir), id: base.manifest.id } } : {}),
+        saved,
+        missing,
+      };
+      writeFileSync(join(work, MANIFEST), renderManifest(manifest));
+      return { manifest, pagesWritten: image.pagesWritten };
+    } catch (error) {
+      const why = error instanceof ToolError ? error.message : `cannot save: ${reason(error)}${lastError()}`;
+      throw new ToolError(`${why}; dirty_log was read, so make the next save a full one (an increment since the save before would miss pages)`);
+    }
   } finally {
     memory.close();
   }
