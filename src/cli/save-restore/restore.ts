@@ -54,7 +54,7 @@ export function restore(options: RestoreOptions): RestoreResult {
       const at = (path: string) => join(vmDir, path);
       switch (step.kind) {
         case 'mkdir': files.mkdir(at(step.path)); break;
-        case 'write': writeIfChanged(files, at(step.path), contents.get(step.path)!); break;
+        case 'write': writeIfChanged(files, at(step.path), contents.get(step.path)!, step.linewise); break;
         case 'create-pit': files.write(at('pit'), Buffer.from('create\n')); break;
         case 'memory': restoreMemory(files, at('memory'), top.manifest.memorySize, images); break;
       }
@@ -74,18 +74,28 @@ export function restore(options: RestoreOptions): RestoreResult {
 
 /**
  * Writes `content` unless the file already shows it: a write that would
- * change nothing is left out. Besides saving ioctls, this spares set-once
- * ioctls a second call (kvmfs sets tss_addr itself when it makes a VM, and
- * KVM_SET_TSS_ADDR may refuse to move it: EEXIST).
+ * change nothing is left out, and of a `linewise` file only the lines it
+ * does not show yet are written. Besides saving ioctls, this spares KVM
+ * settings it takes only once (kvmfs sets tss_addr itself when it makes a
+ * VM, and KVM_SET_TSS_ADDR may refuse a second call: EEXIST) or never takes
+ * back (see VCPU_FILES).
  */
-function writeIfChanged(files: MountFiles, path: string, content: Buffer): void {
+function writeIfChanged(files: MountFiles, path: string, content: Buffer, linewise: boolean): void {
   let current: Buffer | undefined;
   try {
     current = files.read(path);
   } catch {
     current = undefined; // not readable now (a PIT not made yet): the write says what is wrong, if anything
   }
-  if (!current?.equals(content)) files.write(path, content);
+  if (current?.equals(content)) return;
+  if (linewise && current) {
+    const shown = new Set(current.toString('utf8').split('\n'));
+    const lines = content.toString('utf8').split('\n').filter((line) => line.trim() !== '' && !shown.has(line));
+    if (lines.length === 0) return;
+    files.write(path, Buffer.from(`${lines.join('\n')}\n`));
+    return;
+  }
+  files.write(path, content);
 }
 
 /** Memory's size first (it only grows), then each save's pages, oldest first, so later pages win. */

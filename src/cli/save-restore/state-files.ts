@@ -24,6 +24,11 @@ export interface StateFile {
   name: string;
   /** Only meaningful with an in-kernel irqchip: saved as "none" without one. */
   needsIrqchip?: boolean;
+  /**
+   * One line, one setting, each taken on its own: restore writes only the
+   * lines the new VM does not show already.
+   */
+  linewise?: boolean;
 }
 
 /** A VM's files in the order restore writes them (those before memory first). */
@@ -51,7 +56,9 @@ export const VCPU_FILES: readonly StateFile[] = [
   { name: 'xsave' }, // binary: every file is kept byte for byte
   { name: 'xcrs' },
   { name: 'lapic', needsIrqchip: true },
-  { name: 'msrs' },
+  // KVM_GET_MSRS shows MSRs that KVM_SET_MSRS refuses even unchanged
+  // (MSR_KVM_ASYNC_PF_INT without an in-kernel LAPIC): only changes are written.
+  { name: 'msrs', linewise: true },
   { name: 'debugregs' },
   { name: 'debug' },
   { name: 'events' },
@@ -83,7 +90,7 @@ export function isNothing(content: Buffer): boolean {
 /** One step of a restore, relative to the new VM's directory. */
 export type RestoreStep =
   | { kind: 'mkdir'; path: string }
-  | { kind: 'write'; path: string }
+  | { kind: 'write'; path: string; linewise: boolean }
   | { kind: 'create-pit' }
   | { kind: 'memory' };
 
@@ -94,9 +101,8 @@ export type RestoreStep =
  */
 export function restorePlan(vcpus: number[], saved: ReadonlySet<string>): RestoreStep[] {
   const writes = (prefix: string, files: readonly StateFile[]): RestoreStep[] => files
-    .map((file) => `${prefix}${file.name}`)
-    .filter((path) => saved.has(path))
-    .map((path) => ({ kind: 'write', path }));
+    .map((file) => ({ kind: 'write' as const, path: `${prefix}${file.name}`, linewise: file.linewise ?? false }))
+    .filter((step) => saved.has(step.path));
   return [
     ...writes('', VM_FILES_BEFORE_VCPUS),
     ...(saved.has('pit') ? [{ kind: 'create-pit' } as const] : []),

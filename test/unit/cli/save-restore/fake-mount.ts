@@ -6,7 +6,9 @@
 // identity_map_addr refuse a write once a vcpu exists (as KVM does), the
 // PIT is "none" until "create", tss_addr is set when the VM is made (as
 // kvmfs does) and refuses to be set again (KVM_SET_TSS_ADDR's EEXIST on
-// VMX). Every write is logged, in order.
+// VMX), msrs takes any subset of its lines but refuses MSR_KVM_ASYNC_PF_INT
+// (0x4b564d06) even unchanged, as KVM does without an in-kernel LAPIC.
+// Every write is logged, in order.
 import type { BlockHandle, MountFiles } from '../../../../src/cli/save-restore/mount-files.js';
 
 const PAGE = 4096;
@@ -14,6 +16,8 @@ const PAGE = 4096;
 export const VM_STATE = ['tss_addr', 'identity_map_addr', 'irqchip', 'console_ports', 'pic_master', 'pic_slave', 'ioapic', 'pit', 'clock'];
 export const VCPU_STATE = ['regs', 'sregs', 'fpu', 'xsave', 'xcrs', 'msrs', 'cpuid', 'lapic', 'events', 'mp_state', 'debugregs', 'debug'];
 const TSS_ADDR = 'tss_addr 0x00000000fffbd000\n';
+const ASYNC_PF_INT = '0x4b564d06';
+const NEW_MSRS = `0x00000010 0x0000000000000000\n${ASYNC_PF_INT} 0x0000000000000000\n`;
 const IRQCHIP_FILES = new Set(['pic_master', 'pic_slave', 'ioapic', 'lapic']);
 const BEFORE_VCPUS = new Set(['irqchip', 'tss_addr', 'identity_map_addr']);
 
@@ -132,6 +136,15 @@ export class FakeMount implements MountFiles {
       return;
     }
     if (file === 'pit' && map.get(file)!.toString() === 'none\n') throw fsError('ENXIO', path);
+    if (file === 'msrs') {
+      const lines = new Map(map.get(file)!.toString().split('\n').filter((l) => l !== '').map((l) => [l.split(' ')[0], l]));
+      for (const line of text.split('\n').filter((l) => l !== '')) {
+        if (line.startsWith(ASYNC_PF_INT)) throw fsError('EINVAL', path);
+        lines.set(line.split(' ')[0], line);
+      }
+      map.set(file, Buffer.from([...lines.keys()].sort().map((key) => `${lines.get(key)}\n`).join('')));
+      return;
+    }
     map.set(file, Buffer.from(data));
   }
 
@@ -172,7 +185,7 @@ export class FakeMount implements MountFiles {
       const vm = this.vm(at.vm, path);
       if (vm.vcpus.has(at.vcpu)) throw fsError('EEXIST', path);
       const files = new Map<string, Buffer>();
-      for (const name of VCPU_STATE) if (this.served.has(name)) files.set(name, Buffer.from(`${name} default\n`));
+      for (const name of VCPU_STATE) if (this.served.has(name)) files.set(name, Buffer.from(name === 'msrs' ? NEW_MSRS : `${name} default\n`));
       vm.vcpus.set(at.vcpu, files);
     }
     this.log.push(`mkdir ${path.slice(this.root.length + 1)}`);
@@ -236,7 +249,8 @@ export function makeVm(mount: FakeMount, name: string, options: { vcpus?: number
     mount.mkdir(`${vm}/vcpu${n}`);
     for (const file of VCPU_STATE) {
       if (options.bare && IRQCHIP_FILES.has(file)) continue;
-      set(`vcpu${n}/${file}`, file === 'xsave' ? Buffer.from([n, 0, 0xff, 0, 10, 13]) : `${file} of ${name} vcpu${n}\n`);
+      const content = { xsave: Buffer.from([n, 0, 0xff, 0, 10, 13]), msrs: `0x00000010 0x00000000000012a${n}\n` }[file];
+      set(`vcpu${n}/${file}`, content ?? `${file} of ${name} vcpu${n}\n`);
     }
   }
   mount.truncate(`${vm}/memory`, 1 << 20);

@@ -41,6 +41,13 @@ describe('kvmfs restore', () => {
     ]);
   });
 
+  it('of msrs, writes only the lines that differ: KVM refuses some MSRs even unchanged', () => {
+    const { mount, dir } = savedVm();
+    expect(readFileSync(join(dir, 'vcpu1/msrs'), 'utf8')).toBe('0x00000010 0x00000000000012a1\n0x4b564d06 0x0000000000000000\n');
+    restore({ saveDir: dir, vmDir: '/m/clone', files: mount });
+    expect(vmState(mount, 'clone')).toEqual(vmState(mount, 'vm0'));
+  });
+
   it('a VM without irqchip or PIT: those stay "none", nothing is written to them', () => {
     const { mount, dir } = savedVm({ bare: true });
     restore({ saveDir: dir, vmDir: '/m/clone', files: mount });
