@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeTools } from './native.js';
 
-const cli = resolve(fileURLToPath(import.meta.url), '..', '..', 'cli', 'main.js');
+export const cli = resolve(fileURLToPath(import.meta.url), '..', '..', 'cli', 'main.js');
 export const REPS = 9;
 /** out %al,$0xe9; jmp .-2: an exit on every iteration */
 export const EXIT_LOOP = '\\xe6\\xe9\\xeb\\xfc';

@@ -14,8 +14,9 @@ import { footprintRows } from './rows-footprint.js';
 import { handoffRows } from './handoff.js';
 import { requestRows } from './rows-requests.js';
 import { consoleRows } from './console-rows.js';
+import { saveRestoreRows } from './save-restore.js';
 
-const groups: RowGroup[] = [...exitRows, ...requestRows, ...handoffRows, ...footprintRows, ...consoleRows];
+const groups: RowGroup[] = [...exitRows, ...requestRows, ...handoffRows, ...footprintRows, ...consoleRows, ...saveRestoreRows];
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 

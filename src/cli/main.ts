@@ -18,6 +18,7 @@ function parsePort(text: string, option: string): number {
   if (!Number.isInteger(port) || port > 0xffff) throw new Error(`--${option} must be an io port, 0..0xffff (hex with 0x, or decimal)`);
   return port;
 }
+import { restoreCommand, saveCommand } from './save-restore/commands.js';
 
 const defaultMaxMemory = Math.floor(totalmem() / 2);
 
@@ -130,7 +131,25 @@ await yargs(hideBin(process.argv))
       }),
     (argv) => top({ mount: argv.mount === undefined ? undefined : resolve(argv.mount), once: argv.once, intervalMs: argv.interval * 1000 }),
   )
-  .demandCommand(1, 'name a command: mount, umount, doctor, gdb, top or boot')
+  .command(
+    'save <vm-dir> <dir>',
+    'copy a VM\'s state files and memory (sparse) out of the mount into a new directory <dir> (docs/save-restore.md)',
+    (y) => y
+      .positional('vm-dir', { type: 'string', demandOption: true, describe: 'the VM, e.g. /tmp/m/vm0 (its vcpus not running)' })
+      .positional('dir', { type: 'string', demandOption: true, describe: 'a new (or empty) directory' })
+      .option('since', { type: 'string', describe: 'the VM\'s previous save: keep only the pages the guest wrote since it' })
+      .option('partial', { type: 'boolean', default: false, describe: 'save what the mount serves and list the state files it lacks, instead of failing' }),
+    (argv) => saveCommand({ vmDir: argv['vm-dir'], saveDir: argv.dir, since: argv.since, partial: argv.partial }),
+  )
+  .command(
+    'restore <dir> <vm-dir>',
+    'make the new VM <vm-dir> from a save (and the saves it was taken --since)',
+    (y) => y
+      .positional('dir', { type: 'string', demandOption: true, describe: 'a directory kvmfs save wrote' })
+      .positional('vm-dir', { type: 'string', demandOption: true, describe: 'the VM to make, e.g. /tmp/m/clone (must not exist)' }),
+    (argv) => restoreCommand({ saveDir: argv.dir, vmDir: argv['vm-dir'] }),
+  )
+  .demandCommand(1, 'name a command: mount, umount, doctor, gdb, top, boot, save or restore')
   .strict()
   .help()
   .alias('help', 'h')
