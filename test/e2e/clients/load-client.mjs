@@ -12,7 +12,8 @@
 //     what comes back.
 //
 // Each operation is timed. The last line on stdout is a JSON summary: per
-// kind, the operations done, errors by errno, bad results, max and total ms.
+// kind, the operations done, errors by errno, bad results, operations over
+// 5 s (hangs), max and total ms.
 import fs from 'node:fs';
 import { seededRandom } from './seeded-random.mjs';
 
@@ -21,7 +22,7 @@ const kinds = {};
 const examples = [];
 
 function kind(name) {
-  kinds[name] ??= { ops: 0, errors: {}, bad: 0, maxMs: 0, totalMs: 0 };
+  kinds[name] ??= { ops: 0, errors: {}, bad: 0, over5s: 0, maxMs: 0, totalMs: 0 };
   return kinds[name];
 }
 
@@ -41,6 +42,7 @@ function timed(name, operation) {
   k.ops++;
   k.totalMs += took;
   if (took > k.maxMs) k.maxMs = took;
+  if (took > 5000) k.over5s++;
   if (problem) {
     k.bad++;
     if (examples.length < 10) examples.push({ kind: name, bad: problem });
