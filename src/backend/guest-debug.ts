@@ -34,8 +34,6 @@ export interface GuestDebug {
 /** KVM_TRANSLATE's answer for one linear address. */
 export interface Translation { linear: bigint; physical: bigint; valid: boolean; writeable: boolean; usermode: boolean }
 
-/** DR6 bits B0-B3: which debug register matched. */
-const DR6_BREAKPOINT_HITS = 0xfn;
 const EFER_LMA = 0x400n;
 
 /** A new vcpu's guest debugging: a zeroed struct kvm_guest_debug, i.e. everything off. */
@@ -87,7 +85,8 @@ export class GuestDebugState {
     const rip = linearRip(fd);
     const atRip = debug.hw.map((bp) => bp?.type === 'exec' && bp.addr === rip);
     if (!atRip.includes(true)) return runOnce();
-    fd.setGuestDebug(this.encode({ ...debug, singlestep: true, hw: debug.hw.map((bp, slot) => (atRip[slot] ? undefined : bp)) }));
+    const stepping = debug.hw.map((bp, slot) => (atRip[slot] ? undefined : bp));
+    fd.setGuestDebug(this.encode({ ...debug, singlestep: true, hw: stepping }));
     let step: Result;
     try {
       step = runOnce();
@@ -95,7 +94,7 @@ export class GuestDebugState {
       fd.setGuestDebug(this.kept.slice()); // a copy: the ioctl gets plain memory, not the shared block
     }
     // The step's own stop is not news, unless the user single-steps or it hit another breakpoint.
-    if (step.kind !== 'exited' || debug.singlestep || !isPlainStep(fd.kvmRun.peekExit())) return step;
+    if (step.kind !== 'exited' || debug.singlestep || !isPlainStep(fd.kvmRun.peekExit(), stepping)) return step;
     return runOnce();
   }
 
@@ -105,7 +104,12 @@ export class GuestDebugState {
   }
 }
 
-/** The stop of the step itself: a #DB with no breakpoint matched (not every KVM reports DR6.BS, so it is not required). */
-function isPlainStep(exit: VcpuExit): boolean {
-  return exit.kind === 'debug' && exit.exception === 1 && (exit.dr6 & DR6_BREAKPOINT_HITS) === 0n;
+/**
+ * The stop of the step itself: a #DB where none of the breakpoints enabled
+ * for the step matched. Only their B0-B3 bits count (DR6 bits of slots not
+ * in use were seen set), and DR6.BS is not required (not every KVM sets it).
+ */
+function isPlainStep(exit: VcpuExit, enabled: GuestDebug['hw']): boolean {
+  if (exit.kind !== 'debug' || exit.exception !== 1) return false;
+  return enabled.every((bp, slot) => !bp || ((exit.dr6 >> BigInt(slot)) & 1n) === 0n);
 }

@@ -15,7 +15,7 @@ const H16 = '0x[0-9a-f]{16}';
 /** A debug exit line at `pc`; dr6 and dr7 are returned for the bit checks. */
 function debugExit(line: string, pc: number): { dr6: bigint; dr7: bigint } {
   const match = new RegExp(`^debug pc=(${H16}) exception=1 dr6=(${H16}) dr7=(${H16})$`).exec(line.trim());
-  expect(match, line).not.toBeNull();
+  expect(match, `a debug exit at 0x${pc.toString(16)} (a breakpoint or step the host KVM honoured), got: ${line.trim()}`).not.toBeNull();
   expect(BigInt(match![1]!)).toBe(BigInt(pc));
   return { dr6: BigInt(match![2]!), dr7: BigInt(match![3]!) };
 }

@@ -60,6 +60,13 @@ describe('GuestDebugState.run', () => {
     expect(t.state.get()).toEqual(configured);
   });
 
+  it('goes on after the step when DR6 shows only slots not in use (seen on nested KVM)', () => {
+    const t = setup(0x1000n, [{ result: { kind: 'exited' }, exit: step(0xffff0ff6n) }, { result: { kind: 'exited' }, exit: { kind: 'hlt' } }]);
+    t.state.set(t.fd, { singlestep: false, swBreakpoints: false, hw: [exec(0x1000n), undefined, undefined, exec(0x1010n)] });
+    t.run();
+    expect(t.runs).toHaveLength(2);
+  });
+
   it('with singlestep on, the step over it is the run', () => {
     const t = setup(0x1000n, [{ result: { kind: 'exited' }, exit: step() }]);
     t.state.set(t.fd, { singlestep: true, swBreakpoints: false, hw: [exec(0x1000n), undefined, undefined, undefined] });
@@ -70,12 +77,12 @@ describe('GuestDebugState.run', () => {
   });
 
   it.each<[string, { result: Result; exit?: VcpuExit }]>([
-    ['a watchpoint hit by the stepped instruction', { result: { kind: 'exited' }, exit: step(0xffff4ff2n) }],
+    ['a watchpoint hit by the stepped instruction', { result: { kind: 'exited' }, exit: step(0xffff4ff4n) }],
     ['an io exit', { result: { kind: 'exited' }, exit: { kind: 'io', direction: 'out', port: 0xe9, size: 1, count: 1, data: [0x41n] } }],
     ['a stop', { result: { kind: 'stopped' } }],
   ])('returns what the step ran into: %s', (_name, outcome) => {
     const t = setup(0x1000n, [outcome]);
-    t.state.set(t.fd, { singlestep: false, swBreakpoints: false, hw: [exec(0x1000n), undefined, undefined, undefined] });
+    t.state.set(t.fd, { singlestep: false, swBreakpoints: false, hw: [exec(0x1000n), undefined, { addr: 0x2000n, type: 'write', length: 2 }, undefined] });
     expect(t.run()).toEqual(outcome.result);
     expect(t.runs).toHaveLength(1);
     expect(t.configs.at(-1)!.hw[0]).toEqual(exec(0x1000n)); // put back
