@@ -1,10 +1,9 @@
 // The vcpu's events file (struct kvm_vcpu_events) and mp_state file.
 import { MP_STATE_NAMES, type VcpuEvents } from '../../backend/types-state.js';
 import { FormatError, atLine, quote, within } from './errors.js';
-import { parseFields } from './fields.js';
+import { oneValue, parseFields } from './fields.js';
 import { tokenLines } from './lines.js';
 import { hex, parseUint } from './numbers.js';
-import { oneValue } from './values.js';
 
 type Group = 'exception' | 'interrupt' | 'nmi' | 'smi';
 /** Each group's fields in file order: width in bits, and hex digits (0: a decimal flag or count). */

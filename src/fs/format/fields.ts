@@ -3,16 +3,22 @@
 // write may name any subset, in any order, each at most once.
 import { FormatError, atLine, quote, within } from './errors.js';
 import { tokenLines } from './lines.js';
-import { parseUint } from './numbers.js';
+import { hex, parseUint } from './numbers.js';
 
 export type Widths = Readonly<Record<string, number>>;
 export type Values<W extends Widths> = { [K in keyof W & string]?: bigint };
 
-/** The value of a `name value` line whose name is known; `rest` is what follows the name. */
-function parseValue(name: string, rest: string[], bits: number): bigint {
+/** The one value token after a line's `name`. */
+export function oneValue(name: string, rest: string[]): string {
   if (rest.length === 0) throw new FormatError(`missing value for ${name}`);
   if (rest.length > 1) throw new FormatError(`unexpected ${quote(rest[1]!)} after the value of ${name}`);
-  return within(name, () => parseUint(rest[0]!, bits));
+  return rest[0]!;
+}
+
+/** The value of a `name value` line whose name is known; `rest` is what follows the name. */
+function parseValue(name: string, rest: string[], bits: number): bigint {
+  const value = oneValue(name, rest);
+  return within(name, () => parseUint(value, bits));
 }
 
 /** Parses `name rest...` into `values` if `name` is in `widths`; false if it is not. */
@@ -93,4 +99,17 @@ export function parseFields<F extends string>(owner: string, tokens: string[], b
     fields[key] = bits[key] > 32 ? value : Number(value);
   }
   return fields;
+}
+
+/** [name, width in bits] in file order, for files of fixed `name value` lines (fpu, debugregs). */
+export type ValueFields<N extends string> = ReadonlyArray<readonly [N, number]>;
+
+/** Each value in hex, zero-padded to its width, in `fields`' order. */
+export function renderValues<N extends string>(fields: ValueFields<N>, values: Record<N, bigint>): string {
+  return fields.map(([name, bits]) => `${name} ${hex(values[name], Math.ceil(bits / 4))}\n`).join('');
+}
+
+/** parseNameValues over `fields`: any subset in any order; `noun` names a line in messages. */
+export function parseValues<N extends string>(fields: ValueFields<N>, text: string, noun = 'register'): Partial<Record<N, bigint>> {
+  return parseNameValues(text, Object.fromEntries(fields) as Record<N, number>, noun) as Partial<Record<N, bigint>>;
 }

@@ -2,7 +2,7 @@
 // kvm_debugregs as `name value` lines, each padded to its width
 // (st0..st7 80 bits, xmm0..xmm15 128 bits).
 import { DEBUGREG_FIELDS, FPU_FIELDS, type Debugregs, type Fpu } from '../../backend/types-state.js';
-import { parseValues, renderValues } from './values.js';
+import { parseValues, renderValues } from './fields.js';
 
 export const renderFpu = (fpu: Fpu): string => renderValues(FPU_FIELDS, fpu);
 export const parseFpu = (text: string): Partial<Fpu> => parseValues(FPU_FIELDS, text);

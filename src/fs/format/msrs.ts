@@ -4,7 +4,7 @@ import type { MsrEntry } from '../../backend/types-state.js';
 import { FormatError, atLine, within } from './errors.js';
 import { tokenLines } from './lines.js';
 import { hex, parseU64, parseUint } from './numbers.js';
-import { oneValue } from './values.js';
+import { oneValue } from './fields.js';
 
 export function renderMsrs(entries: MsrEntry[]): string {
   return entries.map(({ index, data }) => `${hex(index, 8)} ${hex(data, 16)}\n`).join('');

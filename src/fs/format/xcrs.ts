@@ -3,7 +3,7 @@ import type { Xcr } from '../../backend/types-state.js';
 import { FormatError, atLine, quote, within } from './errors.js';
 import { tokenLines } from './lines.js';
 import { hex, parseU64 } from './numbers.js';
-import { oneValue } from './values.js';
+import { oneValue } from './fields.js';
 
 const XCR_NAME = /^xcr(0|[1-9][0-9]{0,9})$/;
 
