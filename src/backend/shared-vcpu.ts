@@ -15,7 +15,7 @@ import { VcpuFd } from './kvm/vcpu.js';
 import { DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, waitWhileDirect, type VcpuShare } from './vcpu-protocol.js';
 import { GuestDebugState } from './guest-debug.js';
 import { Console } from './console.js';
-import type { ExitInput, Regs, Sregs, VcpuExit } from './types.js';
+import type { ExitInput, VcpuExit } from './types.js';
 
 const { EBADF, EBUSY, EINTR, EIO } = errno;
 
@@ -121,23 +121,6 @@ export class SharedVcpu {
     this.kick();
   }
 
-  getRegs(): Regs {
-    return this.paused((fd) => fd.getRegs());
-  }
-
-  getSregs(): Sregs {
-    return this.paused((fd) => fd.getSregs());
-  }
-
-  /** State writes fail at once with EBUSY while the vcpu runs. */
-  setRegs(regs: Regs): void {
-    this.idle('KVM_SET_REGS', (fd) => fd.setRegs(regs));
-  }
-
-  setSregs(sregs: Sregs): void {
-    this.idle('KVM_SET_SREGS', (fd) => fd.setSregs(sregs));
-  }
-
   /** KVM_INTERRUPT; a running vcpu is paused for it, as for a snapshot. */
   interrupt(vector: number): void {
     this.paused((fd) => fd.interrupt(vector));
@@ -204,7 +187,7 @@ export class SharedVcpu {
    */
   idle<T>(name: string, call: (fd: VcpuFd) => T): T {
     return this.paused((fd) => {
-      if (this.running) throw new SysError(name, EBUSY);
+      if (this.running) throw new SysError(`${name} (the vcpu is running: write stop first)`, EBUSY);
       try {
         return call(fd);
       } finally {

@@ -19,10 +19,12 @@ export async function softwareBreakpoints(): Promise<string> {
     vm.memory.write(CODE, Uint8Array.from([0xcc, 0xf4])); // int3; hlt
     vm.memory.write(VECTOR_3_HANDLER, Uint8Array.from([0xe6, PROBE_PORT, 0xf4])); // out %al, $0x80; hlt
     const vcpu = vm.createVcpu(0);
-    const sregs = vcpu.getSregs();
-    vcpu.setSregs({ ...sregs, cs: { ...sregs.cs, base: 0n, selector: 0 } });
-    vcpu.setRegs({ ...vcpu.getRegs(), rip: BigInt(CODE), rsp: BigInt(STACK_TOP) });
-    vcpu.idle('KVM_SET_GUEST_DEBUG', (fd) => vcpu.guestDebug.set(fd, { singlestep: false, swBreakpoints: true, hw: [undefined, undefined, undefined, undefined] }));
+    vcpu.idle('KVM_SET_SREGS', (fd) => {
+      const sregs = fd.getSregs();
+      fd.setSregs({ ...sregs, cs: { ...sregs.cs, base: 0n, selector: 0 } });
+      fd.setRegs({ ...fd.getRegs(), rip: BigInt(CODE), rsp: BigInt(STACK_TOP) });
+      vcpu.guestDebug.set(fd, { singlestep: false, swBreakpoints: true, hw: [undefined, undefined, undefined, undefined] });
+    });
     const exit = vcpu.run(1000);
     if (exit.kind === 'debug' && exit.exception === 3) return 'KVM_GUESTDBG_USE_SW_BP honoured: an int3 exits to kvmfs (sw_breakpoints 1 works)';
     if (exit.kind === 'io' && exit.port === PROBE_PORT) {

@@ -10,6 +10,7 @@ import { parseInterrupt } from '../format/interrupt.js';
 import { offThreadAttributes, type Attributes, type OffThread, type PseudoFile, type SnapshotFile } from '../node.js';
 import { SharedVcpu } from '../../backend/shared-vcpu.js';
 import { isClosed, type VcpuShare } from '../../backend/vcpu-protocol.js';
+import { stateFile } from './state-file.js';
 
 /** What a reader thread needs to build `run`: the vcpu, and the mount's --run-timeout. */
 interface RunShare {
@@ -19,30 +20,6 @@ interface RunShare {
 
 function refuseWhileRunning(vcpu: SharedVcpu): void {
   if (vcpu.running) throw new FsError(errno.EBUSY, 'the vcpu is running (write stop first)');
-}
-
-/**
- * A register file: a read renders a snapshot; a write is parsed whole, then
- * applied over the current state with one ioctl.
- */
-function stateFile<State, Patch>(attr: Attributes, vcpu: SharedVcpu, offThread: OffThread | undefined, codec: {
-  get: () => State;
-  set: (state: State) => void;
-  render: (state: State) => string;
-  parse: (text: string) => Patch;
-  apply: (current: State, patch: Patch) => State;
-}, cacheRead = (_vcpu: SharedVcpu, render: () => string) => render): SnapshotFile {
-  return {
-    kind: 'snapshot',
-    attr,
-    offThread,
-    read: cacheRead(vcpu, () => codec.render(codec.get())),
-    write(text) {
-      const patch = codec.parse(text);
-      refuseWhileRunning(vcpu);
-      codec.set(codec.apply(codec.get(), patch));
-    },
-  };
 }
 
 /** Served by reader threads as `factory` of offThreadFiles, on a SharedVcpu of its own. */
@@ -68,22 +45,24 @@ function renderedOncePerVersion(vcpu: SharedVcpu, render: () => string): () => s
 }
 
 export function regsFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile {
-  return stateFile(attr, vcpu, onVcpu('regs', vcpu), {
-    get: () => vcpu.getRegs(),
-    set: (regs) => vcpu.setRegs(regs),
+  return stateFile(vcpu, attr, {
+    set: 'KVM_SET_REGS',
+    get: (fd) => fd.getRegs(),
     render: renderRegs,
     parse: parseRegs,
-    apply: (current, patch) => ({ ...current, ...patch }),
-  }, renderedOncePerVersion);
+    update: (fd, patch) => fd.setRegs({ ...fd.getRegs(), ...patch }),
+    offThread: onVcpu('regs', vcpu),
+    cacheRead: renderedOncePerVersion,
+  });
 }
 
 export function sregsFile(vcpu: SharedVcpu, attr: Attributes): SnapshotFile {
-  return stateFile(attr, vcpu, undefined, {
-    get: () => vcpu.getSregs(),
-    set: (sregs) => vcpu.setSregs(sregs),
+  return stateFile(vcpu, attr, {
+    set: 'KVM_SET_SREGS',
+    get: (fd) => fd.getSregs(),
     render: renderSregs,
     parse: parseSregs,
-    apply: applySregsPatch,
+    update: (fd, patch) => fd.setSregs(applySregsPatch(fd.getSregs(), patch)),
   });
 }
 
