@@ -47,15 +47,12 @@ export const sseStoreLoad = [
 export const SSE_STORE = 0x6000;
 export const SSE_LOAD = 0x6010;
 
-/** (needs cr4.OSXSAVE) xgetbv of XCR0, its eax out to port 0xe9; xsetbv XCR0 = 1 (x87 only); halts. */
-export const xcr0ReadWrite = [
-  0x31, 0xc9,                   // 0x1000: xor %ecx,%ecx
-  0x0f, 0x01, 0xd0,             // 0x1002: xgetbv
-  0xe7, 0xe9,                   // 0x1005: out %eax,$0xe9
-  0xb8, 0x01, 0x00, 0x00, 0x00, // 0x1007: mov $0x1,%eax
-  0x31, 0xd2,                   // 0x100c: xor %edx,%edx
-  0x0f, 0x01, 0xd1,             // 0x100e: xsetbv
-  0xf4,                         // 0x1011: hlt
+/** (needs cr4.OSXSAVE) xgetbv of XCR0, its eax out to port 0xe9; halts. */
+export const xcr0Read = [
+  0x31, 0xc9,       // 0x1000: xor %ecx,%ecx
+  0x0f, 0x01, 0xd0, // 0x1002: xgetbv
+  0xe7, 0xe9,       // 0x1005: out %eax,$0xe9
+  0xf4,             // 0x1007: hlt
 ];
 
 /**

@@ -119,10 +119,10 @@ export function decodeMsrs(view: DataView, count: number): MsrEntry[] {
   });
 }
 
-/** A struct kvm_cpuid2 with room for KVM_MAX_CPUID_ENTRIES, for the ioctls that fill one. */
-export function newCpuid2(): DataView {
-  const view = newView(stateSizes.kvm_cpuid2 + MAX_CPUID_ENTRIES * stateSizes.kvm_cpuid_entry2);
-  view.setUint32(0, MAX_CPUID_ENTRIES, true);
+/** A struct kvm_cpuid2 with room for `entries` (by default KVM_MAX_CPUID_ENTRIES), for the ioctls that fill one. */
+export function newCpuid2(entries = MAX_CPUID_ENTRIES): DataView {
+  const view = newView(stateSizes.kvm_cpuid2 + entries * stateSizes.kvm_cpuid_entry2);
+  view.setUint32(0, entries, true);
   return view;
 }
 

@@ -1,7 +1,7 @@
 // A vcpu fd: vcpu ioctls (rust-vmm's VcpuFd) and its struct kvm_run page.
 // Every call is synchronous, on whichever thread needs it
 // (src/backend/shared-vcpu.ts); tests make them in-process.
-import { check, close, ioctlPointer, ioctlValue, ioctlWith, koffi, mmap, munmap, MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE, SysError } from './libc.js';
+import { check, close, errno, ioctlPointer, ioctlValue, ioctlWith, koffi, mmap, munmap, MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE, SysError } from './libc.js';
 import { ioctls } from './abi.js';
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, REGS_SIZE, SREGS_SIZE } from './codec.js';
 import { KvmRunPage } from './kvm-run.js';
@@ -163,8 +163,15 @@ export class VcpuFd {
     return check('KVM_SET_MSRS', ioctlPointer(this.fd, stateIoctls.KVM_SET_MSRS, viewBytes(encodeMsrs(entries))));
   }
 
+  /**
+   * KVM_GET_CPUID2. KVM sets nent only when it fails (E2BIG), so a first
+   * call with room for none learns the count, a second fills that many.
+   */
   getCpuid2(): CpuidEntry[] {
-    const view = newCpuid2();
+    const probe = newCpuid2(0);
+    if (ioctlPointer(this.fd, stateIoctls.KVM_GET_CPUID2, viewBytes(probe)) === 0) return [];
+    if (koffi.errno() !== errno.E2BIG) check('KVM_GET_CPUID2', -1);
+    const view = newCpuid2(probe.getUint32(0, true));
     check('KVM_GET_CPUID2', ioctlPointer(this.fd, stateIoctls.KVM_GET_CPUID2, viewBytes(view)));
     return decodeCpuid2(view);
   }
