@@ -173,7 +173,8 @@ export class ReaderPool {
   async close(connection: number | undefined, waitMs: number): Promise<void> {
     this.running = false;
     this.listener.close();
-    if (connection !== undefined && !abortConnection(connection)) {
+    // (only root may abort; other users' daemons end as the kernel ends the session)
+    if (connection !== undefined && !abortConnection(connection) && process.getuid?.() === 0) {
       process.stderr.write('kvmfs: the FUSE connection could not be aborted (fusectl); readers blocked in it may stay\n');
     }
     for (const box of this.replyBoxes) box.deliver(new Uint8Array(OUT_HEADER_SIZE));
