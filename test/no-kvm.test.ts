@@ -4,9 +4,10 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
+import { kvmFreeSuites } from './e2e/kvm-free.js';
 
 const e2e = join(import.meta.dirname, 'e2e');
-const suites = readdirSync(e2e).filter((name) => name.endsWith('.test.ts')).sort();
+const suites = readdirSync(e2e).filter((name) => name.endsWith('.test.ts') && !kvmFreeSuites.includes(name)).sort();
 
 const reason = '/dev/kvm is missing on this machine, so no end-to-end suite can run here; run them where KVM is, or in an emulated VM with test/vm/vm-test';
 process.stderr.write(`\n*** SKIPPED: ${suites.length} end-to-end suites: ${reason}\n\n`);
