@@ -39,14 +39,15 @@ export const xorshiftSteps = [
 
 /**
  * The same steps, plus state a save must take from fpu/xsave and msrs: it
- * writes MSR_KERNEL_GS_BASE (0xc0000102) first and reads it back at the end,
+ * writes MSR_KERNEL_GS_BASE (0xc0000102, an address: it must be canonical)
+ * first and reads it back at the end,
  * and sums the step values in xmm1 (SSE2 paddq) whose halves it outs at the
  * end. Needs CR4.OSFXSR (sseLongModeSregs).
  */
 export const xorshiftStepsSse = [
   0xb9, 0x02, 0x01, 0x00, 0xc0,                               // 0x1000: mov $0xc0000102, %ecx
   0xb8, 0xfe, 0xca, 0x0d, 0x60,                               // 0x1005: mov $0x600dcafe, %eax
-  0xba, 0x78, 0x56, 0x34, 0x12,                               // 0x100a: mov $0x12345678, %edx
+  0xba, 0x34, 0x12, 0x00, 0x00,                               // 0x100a: mov $0x1234, %edx (0x00001234600dcafe: canonical)
   0x0f, 0x30,                                                 // 0x100f: wrmsr
   0x66, 0x0f, 0xef, 0xc9,                                     // 0x1011: pxor %xmm1, %xmm1
   0x48, 0xbb, 0x15, 0x7c, 0x4a, 0x7f, 0xb9, 0x79, 0x37, 0x9e, // 0x1015: mov $0x9e3779b97f4a7c15, %rbx

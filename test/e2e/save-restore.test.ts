@@ -180,7 +180,7 @@ describe('kvmfs save and restore', () => {
     const lackingRest = await mount.ok(runToEnd('sse-lacking'));
     expect(lackingRest.split('\n').slice(0, -6)).toEqual(origRest.split('\n').slice(0, -6));
     expect(lackingRest).not.toBe(origRest);
-    expect(origRest).toContain('data=0x600dcafe\nio out port=0x00e9 size=4 count=1 data=0x12345678\n');
+    expect(origRest).toContain('data=0x600dcafe\nio out port=0x00e9 size=4 count=1 data=0x00001234\n');
     expect(lackingRest).not.toContain('data=0x600dcafe');
   });
 });
