@@ -25,18 +25,22 @@ export function readableMsrs(fd: VcpuFd, indices: number[]): MsrEntry[] {
 }
 
 /**
- * One KVM_SET_MSRS with every MSR written. KVM sets them in order and stops
- * at the first it refuses: those it took get their old values back, and the
- * write fails naming the refused one.
+ * One KVM_SET_MSRS with every MSR the write changes. KVM sets them in order
+ * and stops at the first it refuses: those it took get their old values
+ * back, and the write fails naming the refused one. MSRs written with the
+ * value they have are left out, so that a read-back written unchanged is
+ * taken: KVM refuses some even at their own value (MSR_KVM_ASYNC_PF_INT
+ * without an in-kernel LAPIC).
  */
 function setMsrsWhole(fd: VcpuFd, entries: MsrEntry[]): void {
-  if (entries.length === 0) return;
-  const old = fd.getMsrs(entries.map((entry) => entry.index));
-  const taken = fd.setMsrs(entries);
-  if (taken === entries.length) return;
-  fd.setMsrs(old.slice(0, taken));
-  const refused = hex(entries[taken]!.index, 8);
-  throw new FsError(errno.EINVAL, `MSR ${refused} (value ${hex(entries[taken]!.data, 16)}) refused by KVM_SET_MSRS; nothing changed`);
+  const old = new Map(readableMsrs(fd, entries.map((entry) => entry.index)).map((entry) => [entry.index, entry.data]));
+  const changed = entries.filter((entry) => old.get(entry.index) !== entry.data);
+  if (changed.length === 0) return;
+  const taken = fd.setMsrs(changed);
+  if (taken === changed.length) return;
+  fd.setMsrs(changed.slice(0, taken).flatMap(({ index }) => (old.has(index) ? [{ index, data: old.get(index)! }] : [])));
+  const refused = changed[taken]!;
+  throw new FsError(errno.EINVAL, `MSR ${hex(refused.index, 8)} (value ${hex(refused.data, 16)}) refused by KVM_SET_MSRS; nothing changed`);
 }
 
 export function msrsFile(vcpu: SharedVcpu, host: HostState, attr: Attributes): SnapshotFile {
