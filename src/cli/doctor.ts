@@ -15,7 +15,7 @@ const checks: Check[] = [
   {
     name: '/dev/kvm',
     run() {
-      if (!existsSync('/dev/kvm')) throw new Error('missing: load the kvm module (modprobe kvm_intel or kvm_amd) or enable nested virtualization');
+      if (!existsSync('/dev/kvm')) throw new Error('missing: load the kvm module (modprobe kvm_intel or kvm_amd); in a VM, its host must offer nested virtualization (test/vm/vm-test runs the end-to-end suites in an emulated VM that has KVM)');
       let kvm: Kvm;
       try {
         kvm = Kvm.open();
