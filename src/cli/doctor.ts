@@ -1,7 +1,7 @@
 // `kvmfs doctor`: can kvmfs run here? One line per check, with the fix.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { bundledLibfusePath, fuseUringSwitch, loadBundledLibfuse } from './platform.js';
-import { whyNoRings } from '../fs/fuse/uring.js';
+import { whyNoRings } from '../fs/fuse/rings-available.js';
 import { Kvm } from '../backend/kvm/system.js';
 import { KVM_API_VERSION } from '../backend/kvm/abi.js';
 import { softwareBreakpoints } from './doctor-debug.js';

@@ -8,7 +8,7 @@ import { readRequest, writeReply } from './channel.js';
 import { decodeWhole, OUT_HEADER_SIZE, type FuseRequest } from './protocol.js';
 import { writeOutHeader } from './replies.js';
 import { Listener } from './listener.js';
-import { holding, sessionSlot, type ReaderMessage, type TransportSetup } from './reader-protocol.js';
+import { holding, leaveGroup, READER_IDLE_MS, sessionSlot, type ReaderMessage, type TransportSetup } from './reader-protocol.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -27,10 +27,12 @@ export class ChannelTransport implements Transport {
   private unique = 0n;
   /** a reply could not be written: the session is over (unmounted) */
   private ended = false;
+  /** idle beyond the group's keep, this reader left it (its clone is closed by the session, which may still answer on it) */
+  retired = false;
 
   constructor(
     private readonly setup: Extract<TransportSetup, { kind: 'channel' }>, session: SharedArrayBuffer,
-    private readonly counts: Int32Array, private readonly port: MessagePort,
+    private readonly counts: Int32Array, private readonly port: MessagePort, private readonly keep: number,
   ) {
     this.listener = new Listener(new Int32Array(session), sessionSlot.listener);
     this.request = new Uint8Array(setup.bufferSize);
@@ -41,7 +43,8 @@ export class ChannelTransport implements Transport {
   next(): FuseRequest | undefined {
     const { id, fd } = this.setup;
     if (this.ended) return undefined;
-    if (!this.listener.holds(id) && !this.listener.awaitTurn(id, fd)) return undefined; // closed
+    const leave = () => (this.retired = leaveGroup(this.counts, this.keep));
+    if (!this.listener.holds(id) && !this.listener.awaitTurn(id, fd, READER_IDLE_MS, leave)) return undefined; // closed, or left
     try {
       this.length = readRequest(fd, this.request, READ_POLL_NS);
     } catch {

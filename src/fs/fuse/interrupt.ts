@@ -13,11 +13,13 @@ import type { Registry } from './registry.js';
 /** How long an interrupt whose request is not found waits before the kernel is asked to send it again. */
 const INTERRUPT_RETRY_MS = 10;
 
-export function interrupt(fs: Filesystem, registry: Registry, request: { unique: bigint; target: bigint }, answer: (reply: Uint8Array) => void): void {
+/** `answer` gets undefined when the interrupt needs no reply (found: the read it names answers instead). */
+export function interrupt(fs: Filesystem, registry: Registry, request: { unique: bigint; target: bigint }, answer: (reply: Uint8Array | undefined) => void): void {
   const slot = registry.table.findBlocked(request.target);
   if (slot === undefined) {
     setTimeout(() => answer(reply(request.unique, errno.EAGAIN)), INTERRUPT_RETRY_MS);
     return;
   }
   fs.interrupt(registry.handleOf(SLOT_HANDLE_BASE + slot));
+  answer(undefined);
 }

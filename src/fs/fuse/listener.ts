@@ -42,17 +42,18 @@ export class Listener {
 
   /**
    * Blocks reader `id` until it is the listener (true): as the deputy, or
-   * waiting to be one. `fd` is its channel clone. False once closed.
+   * waiting to be one. `fd` is its channel clone. False once closed, or
+   * once `leave` said yes after the reader waited `idleMs` with no turn.
    */
-  awaitTurn(id: number, fd: number): boolean {
+  awaitTurn(id: number, fd: number, idleMs: number, leave: () => boolean): boolean {
     const deputySlot = this.base + field.deputy;
     while (!this.holds(id)) {
       if (this.closed) return false;
       const deputy = Atomics.load(this.state, deputySlot);
       if (deputy === id || (deputy === NONE && Atomics.compareExchange(this.state, deputySlot, NONE, id) === NONE)) {
         this.watch(id, fd);
-      } else {
-        Atomics.wait(this.state, deputySlot, deputy);
+      } else if (Atomics.wait(this.state, deputySlot, deputy, idleMs) === 'timed-out' && leave()) {
+        return false;
       }
     }
     // Listening now: let another reader be the deputy.

@@ -8,18 +8,32 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { cloneChannel, writeReply } from './channel.js';
+import { close } from '../../sys/libc.js';
 import { HoldWatch, WATCHED_READERS } from './hold-watch.js';
 import { Listener } from './listener.js';
 import {
   groupCounts, holdSlot, noReaderToSpare, ReplyBox, sessionSlot, type ReaderMessage, type ReaderSetup, type Registration, type TransportSetup,
 } from './reader-protocol.js';
-import { abandonRings } from './uring.js';
+import { abandonRings } from './rings-available.js';
 import { abortConnection } from './kernel-mount.js';
 import { OUT_HEADER_SIZE } from './protocol.js';
 import { possibleCpus } from './cpus.js';
 
-/** Where the reply to one request goes: the /dev/fuse clone it was read from, or the ring reader that passed it. */
-export type Answer = (reply: Uint8Array) => void;
+/**
+ * Where the reply to one request goes: the /dev/fuse clone it was read
+ * from, or the ring reader that passed it. Called once for every request
+ * passed; undefined: the request takes no reply (FORGET, a found INTERRUPT).
+ */
+export type Answer = (reply: Uint8Array | undefined) => void;
+
+/** What the pool does for one reader: count and answer the requests it passes, and clean up when it retires or fails. */
+interface ReaderEnd {
+  passed(): void;
+  answer: Answer;
+  retired(): void;
+  /** it failed (a bug): start another in its place */
+  replace(): void;
+}
 
 export interface PoolHandlers {
   /** a request for the main thread; `failure`: a reader served it, and it failed */
@@ -61,9 +75,10 @@ export class ReaderPool {
   private readonly counts = new SharedArrayBuffer((2 + Math.max(...possibleCpus())) * holdSlot.count * 4);
   private readonly holdWatch = new HoldWatch();
   /** where each ring reader waits for the main thread's answers */
-  private readonly replyBoxes: ReplyBox[] = [];
+  private readonly replyBoxes = new Set<ReplyBox>();
+  /** HoldWatch slots free for the next ring reader */
+  private readonly watchIndexes = Array.from({ length: WATCHED_READERS }, (_, index) => WATCHED_READERS - 1 - index);
   private nextChannelId = 1;
-  private nextWatchIndex = 0;
   private running = true;
   /** a ring reader could not set up its entry: no more are started */
   private ringFailed = false;
@@ -90,12 +105,31 @@ export class ReaderPool {
 
   private addChannelReader(): Worker {
     // Each reader has a clone of the channel, read while it is the listener;
-    // a request is answered on the clone it was read from.
+    // a request is answered on the clone it was read from, so a retired
+    // reader's clone is closed only once every request it passed is answered.
     const channel = cloneChannel(this.options.fd);
     const id = this.nextChannelId++;
-    return this.addReader(CHANNEL_GROUP, { kind: 'channel', id, fd: channel, bufferSize: this.options.bufferSize }, (bytes) => writeReply(channel, bytes), () => {
-      this.listener.release(id);
-      return this.addChannelReader();
+    let owed = 0;
+    let left = false;
+    const closeIfDone = () => {
+      if (left && owed === 0) close(channel);
+    };
+    return this.addReader(CHANNEL_GROUP, this.options.readers, { kind: 'channel', id, fd: channel, bufferSize: this.options.bufferSize }, {
+      passed: () => owed++,
+      answer: (reply) => {
+        if (reply) writeReply(channel, reply);
+        owed--;
+        closeIfDone();
+      },
+      retired: () => {
+        left = true;
+        this.listener.release(id);
+        closeIfDone();
+      },
+      replace: () => {
+        this.listener.release(id);
+        this.addChannelReader();
+      },
     });
   }
 
@@ -103,33 +137,46 @@ export class ReaderPool {
   private addRingReader(qid: number, unstick = false): void {
     if (this.ringFailed) return;
     const replyBox = ReplyBox.create(this.options.bufferSize);
-    this.replyBoxes.push(replyBox);
-    const watchIndex = this.nextWatchIndex < WATCHED_READERS ? this.nextWatchIndex++ : -1;
-    this.addReader(1 + qid, {
+    this.replyBoxes.add(replyBox);
+    const watchIndex = this.watchIndexes.pop() ?? -1;
+    this.addReader(1 + qid, RING_READERS_PER_QUEUE, {
       kind: 'ring', fd: this.options.fd, qid, payloadSize: this.options.maxWrite, replyBox: replyBox.buffer,
       poke: unstick ? this.options.mountPoint : undefined, watchIndex, holdWatch: this.holdWatch.buffer,
-    }, (bytes) => replyBox.deliver(bytes), () => this.addRingReader(qid));
+    }, {
+      passed: () => {},
+      // (a ring reader passes no request that takes no reply: FORGET and INTERRUPT come through /dev/fuse)
+      answer: (reply) => reply && replyBox.deliver(reply),
+      retired: () => {
+        this.replyBoxes.delete(replyBox);
+        if (watchIndex >= 0) this.watchIndexes.push(watchIndex);
+      },
+      replace: () => this.addRingReader(qid),
+    });
   }
 
-  /**
-   * Starts a reader of `group`. The requests it passes are answered through
-   * `answer`; `replace` starts another if it dies.
-   */
-  private addReader(group: number, transport: TransportSetup, answer: Answer, replace: () => void): Worker {
+  /** Starts a reader of `group`, which keeps `keep` readers however idle. */
+  private addReader(group: number, keep: number, transport: TransportSetup, end: ReaderEnd): Worker {
     const counts = groupCounts(this.counts, group);
     const setup: ReaderSetup = {
-      transport, counts: this.counts, group, session: this.session.buffer as SharedArrayBuffer, openTable: this.options.openTable,
+      transport, counts: this.counts, group, keep, session: this.session.buffer as SharedArrayBuffer, openTable: this.options.openTable,
       registrations: this.registrations(), offThreadModule: this.options.offThreadModule,
     };
     Atomics.add(counts, holdSlot.readers, 1);
     const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup });
     worker.on('message', (message: ReaderMessage) => {
-      if (message instanceof Uint8Array) return this.handlers.request(message, answer);
+      if (message instanceof Uint8Array) {
+        end.passed();
+        return this.handlers.request(message, end.answer);
+      }
       switch (message.kind) {
         case 'failed':
-          return this.handlers.request(message.request, answer, message);
+          end.passed();
+          return this.handlers.request(message.request, end.answer, message);
         case 'need-reader':
           return this.considerReader(group, counts);
+        case 'retired':
+          // (it counted itself out of the group: leaveGroup)
+          return end.retired();
         case 'ended':
           // A ring entry ends with its queue; the session ends with /dev/fuse.
           if (group === CHANNEL_GROUP && this.running) {
@@ -150,7 +197,7 @@ export class ReaderPool {
       // A group left with no reader would hang every request it should take.
       process.stderr.write(`kvmfs: a reader thread failed (${error.message}); starting another\n`);
       this.forget(worker, counts);
-      if (this.running) replace();
+      if (this.running) end.replace();
     });
     this.workers.push(worker);
     return worker;

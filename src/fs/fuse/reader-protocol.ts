@@ -40,6 +40,8 @@ export interface ReaderSetup {
   /** Int32 counts, holdSlot.count per group of readers; this reader's group (0: the /dev/fuse readers, 1 + qid: ring queue qid) */
   counts: SharedArrayBuffer;
   group: number;
+  /** readers the group keeps however idle: one beyond them that waits READER_IDLE_MS for a request leaves */
+  keep: number;
   /** Int32 sessionSlot fields */
   session: SharedArrayBuffer;
   /** OpenTable's buffer */
@@ -71,6 +73,26 @@ export function noReaderToSpare(counts: Int32Array): boolean {
 }
 
 /**
+ * How long a reader beyond its group's `keep` waits for a request before it
+ * leaves (its thread, heap and fds go): readers started for a burst of
+ * runs do not outlive it.
+ */
+export const READER_IDLE_MS = 2000;
+
+/**
+ * An idle reader counts itself out of its group, if the group keeps more
+ * than `keep` readers and one of them is still free without it: whether it
+ * may leave.
+ */
+export function leaveGroup(counts: Int32Array, keep: number): boolean {
+  for (;;) {
+    const readers = Atomics.load(counts, holdSlot.readers);
+    if (readers <= keep || readers - Atomics.load(counts, holdSlot.busy) < 2) return false;
+    if (Atomics.compareExchange(counts, holdSlot.readers, readers, readers - 1) === readers) return true;
+  }
+}
+
+/**
  * Counts this reader as held while `call` runs. A run may hold it for as
  * long as the guest runs (`mayLast`): if it leaves no reader of the group
  * free, ask the session for another (once until answered). A request passed
@@ -98,6 +120,8 @@ export type ReaderMessage =
   | { kind: 'need-reader' }
   /** the kernel ended the session (unmounted) */
   | { kind: 'ended' }
+  /** this reader was idle beyond its group's keep: it has left (leaveGroup) */
+  | { kind: 'retired' }
   /** a ring reader could not set up its io_uring entry: requests stay on /dev/fuse */
   | { kind: 'ring-unavailable'; message: string };
 

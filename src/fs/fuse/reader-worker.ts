@@ -17,8 +17,8 @@ const { attach } = (await import(setup.offThreadModule)) as { attach: Attach };
 const files = new ReaderFiles(setup, attach, port);
 const counts = groupCounts(setup.counts, setup.group);
 const transport: Transport = setup.transport.kind === 'channel'
-  ? new ChannelTransport(setup.transport, setup.session, counts, port)
-  : RingTransport.open(setup.transport, counts, port);
+  ? new ChannelTransport(setup.transport, setup.session, counts, port, setup.keep)
+  : RingTransport.open(setup.transport, counts, port, setup.keep);
 
 for (let request = transport.next(); request; request = transport.next()) {
   files.catchUp();
@@ -36,5 +36,5 @@ for (let request = transport.next(); request; request = transport.next()) {
   else transport.reply(count);
 }
 transport.close();
-port.postMessage({ kind: 'ended' } satisfies ReaderMessage);
+port.postMessage((transport.retired ? { kind: 'retired' } : { kind: 'ended' }) satisfies ReaderMessage);
 port.close();

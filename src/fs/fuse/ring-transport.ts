@@ -8,8 +8,9 @@
 import type { MessagePort } from 'node:worker_threads';
 import { decodeRequest, IN_HEADER_SIZE, OUT_HEADER_SIZE, type FuseRequest } from './protocol.js';
 import { writeOutHeader } from './replies.js';
-import { holding, ReplyBox, type ReaderMessage, type TransportSetup } from './reader-protocol.js';
-import { NOT_INITIALIZED, ringHeader, RingEntry, sessionEnded } from './uring.js';
+import { holding, holdSlot, leaveGroup, READER_IDLE_MS, ReplyBox, type ReaderMessage, type TransportSetup } from './reader-protocol.js';
+import { NOT_INITIALIZED, ringHeader, sessionEnded, TIMED_OUT } from './ring-abi.js';
+import { RingEntry } from './uring.js';
 import { pinToCpu } from './cpus.js';
 import { HoldWatch } from './hold-watch.js';
 import type { Transport } from './transport.js';
@@ -28,10 +29,15 @@ export class RingTransport implements Transport {
   private readonly watch: HoldWatch;
   private readonly thread = BigInt(pthreadSelf());
   private registered = false;
+  retired = false;
   private unique = 0n;
   private payloadLength = 0;
 
-  private constructor(private readonly setup: RingSetup, private readonly entry: RingEntry, private readonly counts: Int32Array, private readonly port: MessagePort) {
+  private constructor(
+    private readonly setup: RingSetup, private readonly entry: RingEntry, private readonly counts: Int32Array, private readonly port: MessagePort,
+    private readonly keep: number,
+  ) {
+    entry.limitWaits(READER_IDLE_MS);
     this.header = new DataView(entry.header.buffer, entry.header.byteOffset, ringHeader.size);
     this.replyBox = new ReplyBox(setup.replyBox);
     this.watch = new HoldWatch(setup.holdWatch);
@@ -43,10 +49,10 @@ export class RingTransport implements Transport {
    * requests to /dev/fuse until every queue has an entry, so the mount goes
    * on without rings. The session is told, and this thread ends.
    */
-  static open(setup: RingSetup, counts: Int32Array, port: MessagePort): RingTransport {
+  static open(setup: RingSetup, counts: Int32Array, port: MessagePort, keep: number): RingTransport {
     pinToCpu(setup.qid);
     try {
-      return new RingTransport(setup, RingEntry.open(setup.fd, setup.qid, setup.payloadSize), counts, port);
+      return new RingTransport(setup, RingEntry.open(setup.fd, setup.qid, setup.payloadSize), counts, port, keep);
     } catch (error) {
       return unavailable(port, (error as Error).message);
     }
@@ -57,7 +63,9 @@ export class RingTransport implements Transport {
   }
 
   next(): FuseRequest | undefined {
-    const result = this.registered ? this.entry.commitAndFetch(this.unique) : this.register();
+    let result = this.registered ? this.entry.commitAndFetch(this.unique) : this.register();
+    while (result === TIMED_OUT) result = this.leaveOrWait();
+    if (this.retired) return undefined;
     if (result !== 0) {
       // Unmounted (or the daemon going): the kernel ends every entry so. Anything
       // else is a bug: fail, and the session starts another reader for the queue.
@@ -126,6 +134,27 @@ export class RingTransport implements Transport {
     }
     this.registered = true;
     return result;
+  }
+
+  /**
+   * No request for READER_IDLE_MS: a reader its queue can spare leaves. Its
+   * entry is still offered until the ring closes (close()), and closing
+   * takes it back only while no request is on its way to it, so one last
+   * look runs the kernel's deferred work first: a request that came after
+   * all is served, and the reader stays. (A request handed to the entry
+   * between that look and the close would wait until unmount; the entry
+   * that waited longest is the last the kernel picks, so only a burst that
+   * takes every other entry of the queue in that moment can meet it.)
+   */
+  private leaveOrWait(): number {
+    if (!leaveGroup(this.counts, this.keep)) return this.entry.wait();
+    const late = this.entry.poll();
+    if (late === undefined) {
+      this.retired = true;
+      return 0;
+    }
+    Atomics.add(this.counts, holdSlot.readers, 1);
+    return late;
   }
 
   /** Bytes of the op's own header in op_in: what the request's length leaves beside its header and payload. */

@@ -16,7 +16,7 @@ import { ReaderPool, type Answer } from './pool.js';
 import { decodeWhole, initFlags, initFlags2, opcodeName, type FuseRequest, type InitIn } from './protocol.js';
 import { Registry } from './registry.js';
 import { initOut, reply } from './replies.js';
-import { whyNoRings } from './uring.js';
+import { whyNoRings } from './rings-available.js';
 import { connectionOf } from './kernel-mount.js';
 
 /** The largest read or write request: 256 pages, so a 1 MiB dd block is one request. */
@@ -98,7 +98,7 @@ export class FuseSession {
     if (this.options.debug) process.stderr.write(`kvmfs: ${opcodeName(request.opcode)} node ${request.nodeId} unique ${request.unique}\n`);
     if (request.op === 'FORGET' || request.op === 'BATCH_FORGET') {
       for (const { nodeId, lookups } of request.forgets) this.nodes.forget(nodeId, lookups);
-      return;
+      return answer(undefined);
     }
     if (request.op === 'INTERRUPT') return interrupt(this.fs, this.registry, request, answer);
     this.answer(request, answer);

@@ -5,10 +5,12 @@ import type { FuseRequest } from './protocol.js';
 
 export interface Transport {
   /**
-   * The next request, decoded; undefined once the session ended. A ring
-   * entry commits the reply to the request before in the same call.
+   * The next request, decoded; undefined once the session ended, or once
+   * this reader, idle, left its group (`retired`). A ring entry commits the
+   * reply to the request before in the same call.
    */
   next(): FuseRequest | undefined;
+  readonly retired: boolean;
   /** Where the payload of a reply to the current request goes, before reply(). */
   readonly payload: Uint8Array;
   /** Answers the current request: success, with `length` bytes of payload. */

@@ -18,7 +18,10 @@ import {
   close, errno, koffi, lastErrno, MAP_ANONYMOUS, MAP_FAILED, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, mmap, munmap, PROT_READ, PROT_WRITE,
   syscallWith, SysError,
 } from '../../sys/libc.js';
-import { cpuMask, possibleCpus } from './cpus.js';
+import { cpuMask } from './cpus.js';
+import { FUSE_IO_URING_CMD_COMMIT_AND_FETCH, FUSE_IO_URING_CMD_REGISTER, ringHeader, TIMED_OUT } from './ring-abi.js';
+
+const { EINTR, EAGAIN, EBUSY, ETIME } = errno;
 
 const SYS_IO_URING_SETUP = 425;
 const SYS_IO_URING_ENTER = 426;
@@ -36,6 +39,7 @@ const IORING_SETUP_DEFER_TASKRUN = 1 << 13;
 const IORING_FEAT_SINGLE_MMAP = 1 << 0;
 const IORING_OFF_SQES = 0x10000000;
 const IORING_ENTER_GETEVENTS = 1;
+const IORING_ENTER_EXT_ARG = 1 << 3;
 const IORING_OP_URING_CMD = 46;
 const IORING_OP_STATX = 21;
 const IORING_REGISTER_IOWQ_AFF = 17;
@@ -51,34 +55,15 @@ const CQE_SIZE = 16;
 const PARAMS_SIZE = 120;
 const SQ_OFF = 40;
 const CQ_OFF = 80;
-const FUSE_IO_URING_CMD_REGISTER = 1;
-const FUSE_IO_URING_CMD_COMMIT_AND_FETCH = 2;
-const { EINTR, EAGAIN, EBUSY, ENOTCONN, ECONNABORTED, ECANCELED } = errno;
-/** What register() gives before the kernel has finished INIT: offer the entry again a moment later. */
-export const NOT_INITIALIZED = -EAGAIN;
-
-/** Whether a ring command's result says the session is over: unmounted, or the daemon going. */
-export function sessionEnded(result: number): boolean {
-  return result === -ENOTCONN || result === -ECONNABORTED || result === -ECANCELED;
-}
-
-/** struct fuse_uring_req_header: in_out (the in or out header), op_in (the op's own header), ring_ent_in_out */
-export const ringHeader = {
-  /** fuse_in_header of a request; fuse_out_header of its reply */
-  inOut: 0,
-  /** the request's first argument (fuse_read_in, fuse_write_in, ...), when it has one */
-  opIn: 128,
-  /** struct fuse_uring_ent_in_out */
-  entInOut: 256,
-  /** fuse_uring_ent_in_out.payload_sz: bytes of the payload in use, both ways */
-  payloadSize: 256 + 16,
-  size: 288,
-} as const;
 /** Where the two iovecs (header, payload) a REGISTER points at live, in the header's page; then a poke's path and its statx buffer */
 const IOVEC_AT = 512;
 const POKE_PATH_AT = 1024;
 const POKE_PATH_MAX = 2048;
 const STATX_AT = 3072;
+/** struct io_uring_getevents_arg for a wait with a limit (IORING_ENTER_EXT_ARG), then its __kernel_timespec */
+const WAIT_ARG_AT = 3584;
+const WAIT_ARG_SIZE = 24;
+const WAIT_TIMESPEC_AT = WAIT_ARG_AT + WAIT_ARG_SIZE;
 const HEADER_MAPPING = 4096;
 
 /** io_uring_params asking for what FUSE rings need: 128-byte SQEs, one submitting thread, task work run only in io_uring_enter. */
@@ -111,6 +96,8 @@ export class RingEntry {
   private readonly mappings: [bigint, number][] = [];
   private readonly iovecs: bigint;
   private readonly headerPointer: bigint;
+  /** the getevents argument of a wait with a limit; undefined: waits have none */
+  private waitArgument?: Uint8Array;
 
   private constructor(private readonly ringFd: number, private readonly fuseFd: number, private readonly qid: number, params: DataView, payloadSize: number) {
     const u32 = (at: number) => params.getUint32(at, true);
@@ -229,7 +216,6 @@ export class RingEntry {
   }
 
   private submitAndWait(command: number, commitId: bigint, poke?: string): number {
-    const { ring, sq, cq } = this;
     const at = this.nextSqe();
     const sqe = this.sqes;
     sqe.setUint8(at, IORING_OP_URING_CMD);
@@ -243,55 +229,66 @@ export class RingEntry {
     sqe.setUint16(at + 64, this.qid, true);
     this.queueSqe();
     if (poke !== undefined) this.queuePoke(poke); // after the REGISTER: submitted in order
+    return this.wait();
+  }
+
+  /**
+   * From now on a wait for a request gives TIMED_OUT after `ms` with none
+   * (the entry stays offered: wait() again, or close it).
+   */
+  limitWaits(ms: number): void {
+    const page = new DataView(this.header.buffer, this.header.byteOffset);
+    page.setBigInt64(WAIT_TIMESPEC_AT, BigInt(Math.floor(ms / 1000)), true);
+    page.setBigInt64(WAIT_TIMESPEC_AT + 8, BigInt((ms % 1000) * 1_000_000), true);
+    page.setBigUint64(WAIT_ARG_AT + 16, this.headerPointer + BigInt(WAIT_TIMESPEC_AT), true); // ts; no sigmask
+    this.waitArgument = new Uint8Array(this.header.buffer, this.header.byteOffset + WAIT_ARG_AT, WAIT_ARG_SIZE);
+  }
+
+  /** Waits for the entry's command to complete: its result (0: a request), a negative errno, or TIMED_OUT. */
+  wait(): number {
     for (;;) {
-      const head = ring[cq.head]!;
-      if (head !== Atomics.load(ring, cq.tail)) {
-        const cqe = cq.cqes + (head & cq.mask) * CQE_SIZE;
-        const result = this.cqes.getInt32(cqe + 8, true);
-        const userData = this.cqes.getBigUint64(cqe, true);
-        Atomics.store(ring, cq.head, head + 1);
-        if (userData === ENTRY_COMMAND) return result;
-        continue; // a poke's stat, done
-      }
-      const unsubmitted = (ring[sq.tail]! - Atomics.load(ring, sq.head)) >>> 0;
-      if (Number(ioUringEnter(SYS_IO_URING_ENTER, this.ringFd, unsubmitted, 1, IORING_ENTER_GETEVENTS, null, 0)) < 0) {
+      const result = this.reap();
+      if (result !== undefined) return result;
+      const argument = this.waitArgument;
+      const flags = IORING_ENTER_GETEVENTS | (argument ? IORING_ENTER_EXT_ARG : 0);
+      if (Number(ioUringEnter(SYS_IO_URING_ENTER, this.ringFd, this.unsubmitted(), 1, flags, argument ?? null, argument ? WAIT_ARG_SIZE : 0)) < 0) {
         const code = lastErrno();
+        if (code === ETIME) return this.reap() ?? TIMED_OUT;
         // a kick (SIGUSR2) meant for a run, or the kernel short of memory for a moment
         if (code !== EINTR && code !== EAGAIN && code !== EBUSY) throw new SysError('io_uring_enter', code);
       }
     }
   }
-}
 
-/**
- * Rings are served by a reader thread per possible CPU (each a Node worker,
- * about 11 MiB); past this many CPUs that costs more memory than the time
- * it saves is worth, and /dev/fuse serves alone.
- */
-const MAX_RING_CPUS = 16;
+  /** Runs the work the kernel deferred to this ring and looks for the command's result, without waiting. */
+  poll(): number | undefined {
+    ioUringEnter(SYS_IO_URING_ENTER, this.ringFd, this.unsubmitted(), 0, IORING_ENTER_GETEVENTS, null, 0);
+    return this.reap();
+  }
 
-/** Why this process should not take requests through FUSE over io_uring; undefined if it can. */
-export function whyNoRings(): string | undefined {
-  const cpus = possibleCpus().length;
-  if (cpus > MAX_RING_CPUS) return `${cpus} possible CPUs, and kvmfs serves rings on at most ${MAX_RING_CPUS} (a reader thread per CPU)`;
-  if (!ringsAllowed()) return 'io_uring is refused to this process (kernel.io_uring_disabled, seccomp)';
-  return undefined;
+  private unsubmitted(): number {
+    return (this.ring[this.sq.tail]! - Atomics.load(this.ring, this.sq.head)) >>> 0;
+  }
+
+  /** Takes the completions there are: the entry command's result, if it is among them (a poke's stat is just done). */
+  private reap(): number | undefined {
+    const { ring, cq } = this;
+    while (ring[cq.head]! !== Atomics.load(ring, cq.tail)) {
+      const head = ring[cq.head]!;
+      const cqe = cq.cqes + (head & cq.mask) * CQE_SIZE;
+      const result = this.cqes.getInt32(cqe + 8, true);
+      const userData = this.cqes.getBigUint64(cqe, true);
+      Atomics.store(ring, cq.head, head + 1);
+      if (userData === ENTRY_COMMAND) return result;
+    }
+    return undefined;
+  }
 }
 
 /** Whether this process may have an io_uring of the kind a RingEntry uses (it may be refused: kernel.io_uring_disabled, seccomp). */
-function ringsAllowed(): boolean {
+export function ringsAllowed(): boolean {
   const ringFd = Number(ioUringSetup(SYS_IO_URING_SETUP, 2, ringParams()));
   if (ringFd < 0) return false;
   close(ringFd);
   return true;
-}
-
-/** Tells the kernel that requests of the session on `fuseFd` must go to /dev/fuse: no rings will serve them. */
-export function abandonRings(fuseFd: number): void {
-  const entry = RingEntry.open(fuseFd, 0, 4096);
-  try {
-    entry.registerRefused();
-  } finally {
-    entry.close();
-  }
 }

@@ -25,14 +25,14 @@ afterAll(() => {
   rmSync(fifoDir, { recursive: true });
 });
 
-/** Reader `id` waiting for its turn in a worker; resolves with the ms it waited (-1: no turn, the listener was closed). */
-function awaitTurnInWorker(shared: Int32Array, id: number, fd = readable): Promise<number> {
+/** Reader `id` waiting for its turn in a worker; resolves with the ms it waited (-1: no turn: closed, or it left after `idleMs`). */
+function awaitTurnInWorker(shared: Int32Array, id: number, fd = readable, idleMs = 60_000): Promise<number> {
   const module = pathToFileURL(resolve('dist/fs/fuse/listener.js')).href;
   const code = `
     const { workerData, parentPort } = require('node:worker_threads');
     import(${JSON.stringify(module)}).then(({ Listener }) => {
       const started = performance.now();
-      const turn = new Listener(workerData.state, ${BASE}).awaitTurn(${id}, workerData.fd);
+      const turn = new Listener(workerData.state, ${BASE}).awaitTurn(${id}, workerData.fd, ${idleMs}, () => true);
       parentPort.postMessage(turn ? performance.now() - started : -1);
     });`;
   const worker = new Worker(code, { eval: true, workerData: { state: shared, fd } });
@@ -68,7 +68,19 @@ describe('Listener', () => {
     listener.close();
     expect(await Promise.all(waiting)).toEqual([-1, -1, -1]);
     expect(listener.holds(5)).toBe(false);
-    expect(listener.awaitTurn(5, empty)).toBe(false);
+    expect(listener.awaitTurn(5, empty, 60_000, () => false)).toBe(false);
+  });
+
+  it('a reader waiting to be deputy leaves after idleMs with no turn, when leave says yes; the deputy stays', async () => {
+    const shared = state();
+    const listener = new Listener(shared, BASE);
+    expect(listener.holds(1)).toBe(true);
+    const deputy = awaitTurnInWorker(shared, 2, empty, 50);
+    await new Promise((done) => setTimeout(done, 20));
+    const waiting = await awaitTurnInWorker(shared, 3, empty, 50);
+    expect(waiting).toBe(-1);
+    listener.release(1);
+    expect(await deputy).toBeGreaterThan(0);
   });
 
   it('the fields stay within LISTENER_FIELDS past base', () => {

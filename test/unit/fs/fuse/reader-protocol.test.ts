@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { holdSlot, noReaderToSpare, ReplyBox } from '../../../../src/fs/fuse/reader-protocol.js';
+import { holdSlot, leaveGroup, noReaderToSpare, ReplyBox } from '../../../../src/fs/fuse/reader-protocol.js';
 
 /** Runs `code` in a worker with `box` (the ReplyBox class from dist) and `buffer`; resolves when it ends. */
 function inWorker(buffer: SharedArrayBuffer, code: string): Promise<void> {
@@ -53,5 +53,23 @@ describe('noReaderToSpare (a group: the /dev/fuse readers, or one ring queue)', 
     counts[holdSlot.readers] = readers;
     counts[holdSlot.busy] = busy;
     expect(noReaderToSpare(counts)).toBe(none);
+  });
+});
+
+describe('leaveGroup', () => {
+  // [readers, busy, keep, whether an idle reader may leave]
+  it.each([
+    [2, 0, 2, false], // the group keeps its base readers
+    [3, 0, 2, true],
+    [3, 1, 2, true], // after it leaves, one reader is still free
+    [3, 2, 2, false], // leaving would leave none free for the next request
+    [6, 3, 2, true],
+    [1, 0, 1, false],
+  ])('readers %i, busy %i, keep %i: %s', (readers, busy, keep, may) => {
+    const counts = new Int32Array(holdSlot.count);
+    counts[holdSlot.readers] = readers;
+    counts[holdSlot.busy] = busy;
+    expect(leaveGroup(counts, keep)).toBe(may);
+    expect(counts[holdSlot.readers]).toBe(may ? readers - 1 : readers);
   });
 });

@@ -5,7 +5,8 @@
 import { openSync, closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ringHeader, RingEntry, sessionEnded } from '../../../../src/fs/fuse/uring.js';
+import { ringHeader, sessionEnded } from '../../../../src/fs/fuse/ring-abi.js';
+import { RingEntry } from '../../../../src/fs/fuse/uring.js';
 import { parseCpuList } from '../../../../src/fs/fuse/cpus.js';
 
 describe('fuse_uring_req_header', () => {
