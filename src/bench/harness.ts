@@ -39,7 +39,8 @@ export function startServer(command: string, args: string[], dir: string): Child
 
 /** A kvmfs daemon mounting `dir`, not waited for. */
 export function spawnDaemon(dir: string, args: string[] = []): ChildProcess {
-  return startServer(process.execPath, [cli, 'mount', dir, ...args], dir);
+  // the flag the bin's shebang gives (src/cli/main.ts)
+  return startServer(process.execPath, ['--max-semi-space-size=1', cli, 'mount', dir, ...args], dir);
 }
 
 /** A kvmfs daemon on `dir`, once it answers. */

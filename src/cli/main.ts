@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // kvmfs: KVM virtual machines as a filesystem.
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';

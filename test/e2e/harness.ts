@@ -57,7 +57,8 @@ export class Mount {
 
   /** Mounts kvmfs on a fresh temporary directory and waits until it answers. */
   static async start(args: string[] = [], dir = mkdtempSync(join(tmpdir(), 'kvmfs-e2e-'))): Promise<Mount> {
-    const daemon = spawn(process.execPath, [cli, 'mount', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // the flag the bin's shebang gives (src/cli/main.ts): a small young generation keeps the daemon's RSS down
+    const daemon = spawn(process.execPath, ['--max-semi-space-size=1', cli, 'mount', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const mount = new Mount(dir, daemon);
     const deadline = Date.now() + 10_000 * slowdown;
     while (Date.now() < deadline) {

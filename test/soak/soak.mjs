@@ -35,7 +35,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const shell = (script) => execFileSync('bash', ['-euo', 'pipefail', '-c', script], { encoding: 'utf8', env: { ...process.env, M: dir } });
 
 const dir = mkdtempSync(join(tmpdir(), 'kvmfs-soak-'));
-const daemon = spawn(process.execPath, [cli, 'mount', dir, ...extraArgs], { stdio: ['ignore', 'inherit', 'inherit'] });
+// the flag the bin's shebang gives (src/cli/main.ts)
+const daemon = spawn(process.execPath, ['--max-semi-space-size=1', cli, 'mount', dir, ...extraArgs], { stdio: ['ignore', 'inherit', 'inherit'] });
 for (let i = 0; i < 200 && !readdirSafe(dir).includes('api_version'); i++) await sleep(50);
 
 function readdirSafe(path) {

@@ -162,7 +162,7 @@ export class ReaderPool {
       registrations: this.registrations(), offThreadModule: this.options.offThreadModule,
     };
     Atomics.add(counts, holdSlot.readers, 1);
-    const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup });
+    const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.on('message', (message: ReaderMessage) => {
       if (message instanceof Uint8Array) {
         end.passed();
