@@ -324,15 +324,17 @@ describe('interrupt', () => {
     expect(await mount.ok('od -An -tx1 -j $((0x2000)) -N 1 "$M/irq/memory"')).toBe(' 02\n');
   });
 
-  it('256, -1 and junk are EINVAL and queue nothing', async () => {
+  it('256, -1 and junk are EINVAL and queue nothing; a blank write queues nothing and succeeds', async () => {
     await realModeVm(mount, 'irq2', guests.interrupt);
     expect(await mount.ok('cat "$M/irq2/vcpu0/run"')).toBe('hlt\n');
-    for (const bad of ['256', '-1', 'junk', '0x100', '']) {
+    for (const bad of ['256', '-1', 'junk', '0x100']) {
       const result = await mount.sh(`echo '${bad}' > "$M/irq2/vcpu0/interrupt"`);
       expect(result.code, `interrupt ${JSON.stringify(bad)}`).not.toBe(0);
       expect(result.stderr).toContain('Invalid argument');
       expect(await mount.ok('cat "$M/irq2/last_error"')).toMatch(/^vcpu0\/interrupt: /);
     }
+    // a blank write is a no-op that succeeds, as on every file but stop and nmi (docs/interface.md, Principles)
+    await mount.ok('echo > "$M/irq2/vcpu0/interrupt"');
     // nothing was queued: the guest just halts again
     expect(await mount.ok('cat "$M/irq2/vcpu0/run"')).toBe('hlt\n');
     await mount.ok('echo 32 > "$M/irq2/vcpu0/interrupt"');

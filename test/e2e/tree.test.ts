@@ -4,10 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mount } from './harness.js';
 import { fails, PRINTF, q } from './assert-helpers.js';
-
-const VCPU_FILES = ['cpuid', 'debugregs', 'events', 'fpu', 'interrupt', 'mp_state', 'msrs', 'nmi', 'regs', 'run', 'sregs', 'stop', 'xcrs', 'xsave'];
-const VM_FILES = ['dirty_log', 'last_error', 'memory'];
-const TOP_FILES = ['api_version', 'capabilities', 'last_error', 'msr_index_list', 'supported_cpuid'];
+import { TOP_FILES, VCPU_FILES, VCPU_MODES, VM_FILES, VM_MODES } from './tree-files.js';
 
 /** `ls -1` (one name per line, sorted in the C locale) of a path under the mount. */
 async function list(mount: Mount, path: string): Promise<string[]> {
@@ -88,7 +85,7 @@ describe('VM and vcpu directories', () => {
   });
   afterAll(async () => { await mount.stop(); });
 
-  it('a VM directory lists memory, dirty_log, last_error and its vcpus', async () => {
+  it('a VM directory lists its files (memory, dirty_log, last_error, controllers, timers, console, stats) and its vcpus', async () => {
     expect(await list(mount, 'vm')).toEqual([...VM_FILES, 'vcpu0']);
   });
 
@@ -96,7 +93,7 @@ describe('VM and vcpu directories', () => {
     expect(await list(mount, 'vm/vcpu0')).toEqual(VCPU_FILES);
   });
 
-  it('modes: 700 directories, 600 memory/regs/sregs/run, 400 dirty_log/last_error, 200 interrupt/stop', async () => {
+  it('modes: 700 directories, 600 memory/regs/sregs/run, 400 dirty_log/last_error, 200 interrupt/stop, and every file as the tree in docs/interface.md gives it', async () => {
     const vm = await mount.ok('cd "$M/vm" && stat -c "%n %a %U %F" . memory dirty_log last_error vcpu0');
     expect(vm).toBe([
       '. 700 root directory',
@@ -108,12 +105,11 @@ describe('VM and vcpu directories', () => {
     ].join('\n'));
     const vcpu = await mount.ok('cd "$M/vm/vcpu0" && stat -c "%n %a %U" regs sregs run interrupt stop');
     expect(vcpu).toBe('regs 600 root\nsregs 600 root\nrun 600 root\ninterrupt 200 root\nstop 200 root\n');
-    const long = await mount.ok('cd "$M/vm/vcpu0" && LC_ALL=C ls -l | awk \'NR > 1 { print $1, $NF }\'');
-    expect(long).toBe([
-      '-rw------- cpuid', '-rw------- debugregs', '-rw------- events', '-rw------- fpu', '--w------- interrupt', '-rw------- mp_state',
-      '-rw------- msrs', '--w------- nmi', '-rw------- regs', '-rw------- run', '-rw------- sregs', '--w------- stop', '-rw------- xcrs',
-      '-rw------- xsave', '',
-    ].join('\n'));
+    // every file, as ls -l shows it: the modes of docs/interface.md's tree
+    const long = (dir: string) => mount.ok(`cd "$M/${dir}" && LC_ALL=C ls -l | awk 'NR > 1 { print $1, $NF }'`);
+    const shown = (modes: ReadonlyArray<readonly [string, string]>) => modes.map(([name, mode]) => `${mode} ${name}\n`).join('');
+    expect(await long('vm')).toBe(`${shown(VM_MODES)}drwx------ vcpu0\n`);
+    expect(await long('vm/vcpu0')).toBe(shown(VCPU_MODES));
   });
 
   it('directory link counts: 2 + subdirectories', async () => {
@@ -169,9 +165,11 @@ describe('VM and vcpu directories', () => {
     });
   }
 
-  it('mkdir vcpuN with N beyond what KVM takes fails with KVM\'s errno and says so', async () => {
+  it('mkdir vcpuN with N beyond what KVM takes is EINVAL, and last_error gives KVM\'s limit', async () => {
     await fails(mount, 'mkdir "$M/vm/vcpu9999"', 'Invalid argument');
-    expect(await mount.ok('cat "$M/vm/last_error"')).toMatch(/^vcpu9999: .*KVM_CREATE_VCPU.*\n$/);
+    // checked against KVM's limit before KVM_CREATE_VCPU, as docs/interface.md says (Names)
+    expect(await mount.ok('cat "$M/vm/last_error"'))
+      .toMatch(/^vcpu9999: cannot create "vcpu9999": vcpu id 9999 is out of range \(KVM takes 0 to \d+: KVM_CAP_MAX_VCPUS?(_ID)?\)\n$/);
     expect(await list(mount, 'vm')).toEqual([...VM_FILES, 'vcpu0']);
   });
 

@@ -97,6 +97,12 @@ describe('vcpu state: xcrs, debugregs, nmi, events, mp_state', () => {
       expect(lines(await readFile(mount, 'nmi', 'events'))).toContain('nmi injected=0 pending=0 masked=1');
     });
 
+    it('any write is one NMI, even a blank one (echo > nmi, as the contract says): events shows it pending', async () => {
+      await mount.ok('mkdir "$M/blank" "$M/blank/vcpu0" && echo > "$M/blank/vcpu0/nmi"');
+      expect(lines(await readFile(mount, 'blank', 'events'))).toContain('nmi injected=0 pending=1 masked=0');
+      await mount.ok('rmdir "$M/blank"');
+    });
+
     it('an NMI made pending through events runs the handler; masked=0 written back unblocks NMIs', async () => {
       await loadVm(mount, 'ev', idtGuest, 'long');
       await withIdt(mount, 'ev');

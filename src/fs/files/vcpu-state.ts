@@ -65,7 +65,7 @@ export function vcpuStateFiles({ vcpu, vm, file }: VcpuContext): FileEntries {
       set: 'KVM_SET_DEBUGREGS', get: (fd) => fd.getDebugregs(), render: renderDebugregs, parse: parseDebugregs,
       update: (fd, patch) => fd.setDebugregs({ ...fd.getDebugregs(), ...patch }),
     })],
-    // any write is one KVM_NMI; a running vcpu is paused for it, as for `interrupt`
-    ['nmi', { kind: 'snapshot', attr: file(modes.ownerWrite), write: () => vcpu.paused((fd) => fd.nmi()) }],
+    // any write is one KVM_NMI (the contract: even an empty one, as for stop); a running vcpu is paused for it, as for `interrupt`
+    ['nmi', { kind: 'snapshot', attr: file(modes.ownerWrite), anyWrite: true, write: () => vcpu.paused((fd) => fd.nmi()) }],
   ];
 }
