@@ -21,6 +21,14 @@ function debugExit(line: string, pc: number): { dr6: bigint; dr7: bigint } {
 }
 const DR6_BS = 0x4000n;
 
+/** `kvmfs doctor`'s stdout: it says which debug features this host's KVM honours. */
+const doctor: string = (await promisify(execFile)(process.execPath, [cli, 'doctor']).catch((error: { stdout: string }) => error)).stdout;
+const watchLine = /^ok {4}hardware watchpoints: write watchpoints (honoured|not honoured): .+$/m.exec(doctor);
+const watchpointsHonoured = watchLine?.[1] === 'honoured';
+if (watchLine && !watchpointsHonoured) {
+  process.stderr.write('\n*** SKIPPING "a write watchpoint stops the guest": this host\'s KVM does not honour data breakpoints (kvmfs doctor: "hardware watchpoints: write watchpoints not honoured", as on kvm_pvm) ***\n\n');
+}
+
 let mount: Mount;
 beforeAll(async () => {
   mount = await Mount.start();
@@ -72,7 +80,7 @@ describe('debug', () => {
     debugExit(await mount.ok(`cat ${C}/run`), 0x1006);
   });
 
-  it('a write watchpoint stops the guest right after its store', async () => {
+  it.skipIf(!watchpointsHonoured)('a write watchpoint stops the guest right after its store', async () => {
     await realModeVm(mount, 'watch', steps16);
     const C = '"$M/watch/vcpu0"';
     await mount.ok(`echo 'hw1 addr=0x2000 type=write len=2' > ${C}/debug`);
@@ -102,11 +110,19 @@ describe('debug', () => {
   });
 });
 
-describe('sw_breakpoints', () => {
-  it('kvmfs doctor says whether KVM honours it, and an int3 in the guest does what it says', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'doctor']).catch((error: { stdout: string }) => error);
-    const line = /^ok {4}software breakpoints: KVM_GUESTDBG_USE_SW_BP (honoured|not honoured): .+$/m.exec(stdout);
-    expect(line, stdout).not.toBeNull();
+describe('what doctor says of this host', () => {
+  it('kvmfs doctor says whether KVM honours write watchpoints, and a store under one does what it says', async () => {
+    expect(watchLine, doctor).not.toBeNull();
+    await realModeVm(mount, 'watchprobe', steps16);
+    await mount.ok(`echo 'hw1 addr=0x2000 type=write len=2' > "$M/watchprobe/vcpu0/debug"`);
+    const exit = await mount.ok('cat "$M/watchprobe/vcpu0/run"');
+    if (watchpointsHonoured) debugExit(exit, 0x1009);
+    else expect(exit).toBe('hlt\n'); // ran past the store: the watchpoint test above is skipped, loudly
+  });
+
+  it('kvmfs doctor says whether KVM honours sw_breakpoints, and an int3 in the guest does what it says', async () => {
+    const line = /^ok {4}software breakpoints: KVM_GUESTDBG_USE_SW_BP (honoured|not honoured): .+$/m.exec(doctor);
+    expect(line, doctor).not.toBeNull();
     await realModeVm(mount, 'int3', int3Guest);
     await mount.ok('echo "sw_breakpoints 1" > "$M/int3/vcpu0/debug"');
     const exit = await mount.ok('cat "$M/int3/vcpu0/run"');
