@@ -3,11 +3,10 @@
 // guest's store, translate against page tables written through memory, and
 // bad input that changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { cli, Mount, realModeVm } from './harness.js';
+import { Mount, realModeVm } from './harness.js';
 import { fails, PRINTF } from './assert-helpers.js';
 import { longModeSregs, printfBytes, reg, u64 } from './guests.js';
+import { doctor, sayWatchpointsSkipped, watchLine, watchpointsHonoured } from './host-debug.js';
 import { DATA_X, DATA_Y, int3Guest, pagedTables, PTE_402000, readMapped64, steps16 } from './guests-debug.js';
 
 const ALL_OFF = 'singlestep 0\nsw_breakpoints 0\nhw0 off\nhw1 off\nhw2 off\nhw3 off\n';
@@ -21,13 +20,7 @@ function debugExit(line: string, pc: number): { dr6: bigint; dr7: bigint } {
 }
 const DR6_BS = 0x4000n;
 
-/** `kvmfs doctor`'s stdout: it says which debug features this host's KVM honours. */
-const doctor: string = (await promisify(execFile)(process.execPath, [cli, 'doctor']).catch((error: { stdout: string }) => error)).stdout;
-const watchLine = /^ok {4}hardware watchpoints: write watchpoints (honoured|not honoured): .+$/m.exec(doctor);
-const watchpointsHonoured = watchLine?.[1] === 'honoured';
-if (watchLine && !watchpointsHonoured) {
-  process.stderr.write('\n*** SKIPPING "a write watchpoint stops the guest": this host\'s KVM does not honour data breakpoints (kvmfs doctor: "hardware watchpoints: write watchpoints not honoured", as on kvm_pvm) ***\n\n');
-}
+if (watchLine && !watchpointsHonoured) sayWatchpointsSkipped('"a write watchpoint stops the guest"');
 
 let mount: Mount;
 beforeAll(async () => {
