@@ -4,7 +4,7 @@ import { bundledLibfusePath, fuseUringSwitch, loadBundledLibfuse } from './platf
 import { whyNoRings } from '../fs/fuse/rings-available.js';
 import { Kvm } from '../backend/kvm/system.js';
 import { KVM_API_VERSION } from '../backend/kvm/abi.js';
-import { softwareBreakpoints } from './doctor-debug.js';
+import { hardwareWatchpoints, softwareBreakpoints } from './doctor-debug.js';
 
 interface Check {
   name: string;
@@ -65,6 +65,11 @@ const checks: Check[] = [
     // Not needed to run: says whether `sw_breakpoints 1` does anything here.
     name: 'software breakpoints',
     run: softwareBreakpoints,
+  },
+  {
+    // Not needed to run: says whether `hwN type=write/rw` (gdb's watch) stops the guest here.
+    name: 'hardware watchpoints',
+    run: hardwareWatchpoints,
   },
   {
     name: 'mount rights',

@@ -49,13 +49,14 @@ export const pagedTables: Array<[number, number[]]> = [
 
 /**
  * 64-bit long mode (identity tables of guests.ts): counts in rax in a loop
- * of exits-free instructions, storing it at 0x2000, forever. For gdb: break,
+ * of exits-free instructions, storing it at 0x5000 (clear of the
+ * identity page tables at 0x2000-0x4000), forever. For gdb: break,
  * step, watch and Ctrl-C on a spinning guest.
  */
 export const loop64 = [
   0x48, 0x31, 0xc0,                                     // 0x1000: xor %rax, %rax
   0x48, 0xff, 0xc0,                                     // 0x1003: 1: inc %rax
-  0x48, 0x89, 0x04, 0x25, 0x00, 0x20, 0x00, 0x00,       // 0x1006: mov %rax, 0x2000
+  0x48, 0x89, 0x04, 0x25, 0x00, 0x50, 0x00, 0x00,       // 0x1006: mov %rax, 0x5000
   0xeb, 0xf3,                                           // 0x100e: jmp 1b
 ];
 
