@@ -1,7 +1,8 @@
 // The VM's clock, the addresses KVM keeps for real mode (tss_addr,
 // identity_map_addr) and the binary stats, through a real mount: a guest's
 // kvmclock sees the clock written, KVM's own checks on the addresses pass
-// through, and a guest's io exits show in its vcpu's io_exits.
+// through, and a guest's exits show in its vcpu's stats.
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mount, realModeVm } from './harness.js';
 import { fails } from './assert-helpers.js';
@@ -13,6 +14,12 @@ const SECOND_NS = 1_000_000_000n;
 /** A clock far from any a new VM has (about 4.9 hours). */
 const SET_CLOCK = 0x0000100000000000n;
 const STAT_LINE = /^[a-z0-9_]+( 0x[0-9a-f]{16})+$/;
+/**
+ * kvm_pvm (a software nested KVM) emulates port io inside its own exit
+ * handler and maps guest memory with shadow pages: it leaves io_exits and
+ * pages_4k/2m/1g at 0 (docs/interface.md, "stats").
+ */
+const KVM_PVM = existsSync('/sys/module/kvm_pvm');
 
 /** The `name` line's single value, from a stats file's text. */
 function statOf(text: string, name: string): bigint {
@@ -132,13 +139,22 @@ describe('clock, tss_addr, identity_map_addr, stats', () => {
   });
 
   describe('stats', () => {
-    it('a vcpu\'s io_exits grows by the io exits its guest made', async () => {
+    it('a vcpu\'s exits, halt_exits and io_exits grow by the exits its guest made', async () => {
       await loadVm(mount, 'outs', sevenOuts, 'protected');
-      const before = statOf(await mount.ok('cat "$M/outs/vcpu0/stats"'), 'io_exits');
+      const before = await mount.ok('cat "$M/outs/vcpu0/stats"');
       const exits = (await mount.ok(runUntilHlt('outs'))).trimEnd().split('\n');
       expect(exits).toEqual([...new Array(7).fill('io out port=0x00e9 size=1 count=1 data=0x2a'), 'hlt']);
-      const after = statOf(await mount.ok('cat "$M/outs/vcpu0/stats"'), 'io_exits');
-      expect(after - before).toBe(7n);
+      const after = await mount.ok('cat "$M/outs/vcpu0/stats"');
+      const grew = (name: string): bigint => statOf(after, name) - statOf(before, name);
+      // at least: the host's own interrupts exit the guest too
+      expect(grew('exits')).toBeGreaterThanOrEqual(8n);
+      expect(grew('halt_exits')).toBe(1n);
+      if (KVM_PVM) {
+        console.warn('controllers-state: kvm_pvm does not count io_exits (it stays 0); checked exits and halt_exits instead');
+        expect(grew('io_exits'), 'kvm_pvm now counts io_exits: update this test and docs/interface.md').toBe(0n);
+      } else {
+        expect(grew('io_exits')).toBe(7n);
+      }
     });
 
     it('every stat is a `name 0x%016x...` line; histograms have one value per bucket', async () => {
@@ -150,10 +166,19 @@ describe('clock, tss_addr, identity_map_addr, stats', () => {
       expect(vm.map((line) => line.split(' ')[0])).toContain('remote_tlb_flush');
     });
 
-    it('the VM\'s page stats count the pages its guest used', async () => {
-      const text = await mount.ok('cat "$M/outs/stats"');
-      const mapped = ['pages_4k', 'pages_2m', 'pages_1g'].reduce((sum, name) => sum + statOf(text, name), 0n);
-      expect(mapped).toBeGreaterThan(0n);
+    it('the VM\'s page stats count the pages its guest used (kvm_pvm: its shadow pages, in mmu_cache_miss)', async () => {
+      await loadVm(mount, 'pages', sevenOuts, 'protected');
+      const before = await mount.ok('cat "$M/pages/stats"');
+      await mount.ok(runUntilHlt('pages'));
+      const after = await mount.ok('cat "$M/pages/stats"');
+      const mapped = (text: string): bigint => ['pages_4k', 'pages_2m', 'pages_1g'].reduce((sum, name) => sum + statOf(text, name), 0n);
+      if (KVM_PVM) {
+        console.warn('controllers-state: kvm_pvm leaves pages_4k/2m/1g at 0; checked that mmu_cache_miss (shadow pages built) grew instead');
+        expect(mapped(after), 'kvm_pvm now counts pages_*: update this test and docs/interface.md').toBe(0n);
+        expect(statOf(after, 'mmu_cache_miss')).toBeGreaterThan(statOf(before, 'mmu_cache_miss'));
+      } else {
+        expect(mapped(after)).toBeGreaterThan(mapped(before));
+      }
     });
 
     it('stats read live while the vcpu runs', async () => {
