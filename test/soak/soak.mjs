@@ -54,10 +54,14 @@ function resources() {
   return { rssMiB: Math.round(field('VmRSS') / 102.4) / 10, fds: readdirSync(`/proc/${daemon.pid}/fd`).length, threads: field('Threads') };
 }
 
-/** Waits until the daemon's threads and fds stop changing (its readers start after INIT, retire after load). */
+/**
+ * Waits until the daemon's threads and fds stop changing (its readers start
+ * after INIT, and a reader beyond the base set leaves after 2 s with no
+ * request: steady for 3 s means none is left to go).
+ */
 async function settled() {
   let last = '';
-  for (let i = 0, steady = 0; i < 100 && steady < 5; i++) {
+  for (let i = 0, steady = 0; i < 300 && steady < 30; i++) {
     await sleep(100);
     const now = JSON.stringify({ fds: resources().fds, threads: resources().threads });
     steady = now === last ? steady + 1 : 0;
