@@ -2,7 +2,9 @@
 // events, nmi), all 64-bit long mode, loaded at 0x1000 by loadVm(...,
 // 'long') (identity page tables at 0x2000..0x4fff). Flat binaries of GNU as
 // (--64) + ld (-Ttext=0x1000 --oformat=binary) of the assembly in the
-// comments. No x87 instructions: they fail on the test host's KVM.
+// comments. No x87 instructions: they fail on the test host's KVM
+// (kvm_pvm), as do SSE instructions other than moves and xgetbv (it runs
+// them through KVM's emulator, which lacks them: internal_error).
 import type { Mount } from './harness.js';
 import { printfBytes, u64 } from './guests.js';
 
@@ -46,6 +48,20 @@ export const sseStoreLoad = [
 ];
 export const SSE_STORE = 0x6000;
 export const SSE_LOAD = 0x6010;
+
+/**
+ * cpuid leaf 0xd subleaf 0, its ebx (the XSAVE area size the features
+ * enabled in XCR0 need, which KVM recomputes when xcr0 changes) out to port
+ * 0xe9; halts. Needs no cr4.OSXSAVE, and runs where xgetbv does not.
+ */
+export const xcr0Size = [
+  0xb8, 0x0d, 0x00, 0x00, 0x00, // 0x1000: mov $0xd,%eax
+  0x31, 0xc9,                   // 0x1005: xor %ecx,%ecx
+  0x0f, 0xa2,                   // 0x1007: cpuid
+  0x89, 0xd8,                   // 0x1009: mov %ebx,%eax
+  0xe7, 0xe9,                   // 0x100b: out %eax,$0xe9
+  0xf4,                         // 0x100d: hlt
+];
 
 /** (needs cr4.OSXSAVE) xgetbv of XCR0, its eax out to port 0xe9; halts. */
 export const xcr0Read = [

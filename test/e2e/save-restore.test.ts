@@ -163,7 +163,7 @@ describe('kvmfs save and restore', () => {
       console.warn(`save-restore e2e: SKIPPED the fpu/msrs clone test: this mount does not serve ${sseUnserved().join(', ')} (merge vcpu-state)`);
       context.skip();
     }
-    await loadVm(mount, 'sse', xorshiftStepsSse, 'long');
+    await loadVm(mount, 'sse', xorshiftStepsSse, 'long', '16M');
     await mount.ok(`echo ${q(SSE_CR4)} > "$M/sse/vcpu0/sregs"`);
     const S = q(`${scratch.dir}/sse`);
     await mount.ok(`${runExits('sse', 3 * EXITS_PER_STEP)} >/dev/null; ${KVMFS} save ${partial} "$M/sse" ${S}`);

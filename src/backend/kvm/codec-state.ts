@@ -126,6 +126,18 @@ export function newCpuid2(entries = MAX_CPUID_ENTRIES): DataView {
   return view;
 }
 
+/**
+ * The room sizes to offer KVM_GET_CPUID2, in order. KVM fails it with E2BIG,
+ * without writing back how many it holds, while nent is below the vcpu's
+ * table; KVM_SET_CPUID2 takes at most KVM_MAX_CPUID_ENTRIES, so the first
+ * fits, and the rest (twice as much each) only serve a kernel that allows more.
+ */
+export function cpuid2Rooms(first = MAX_CPUID_ENTRIES, limit = 16 * MAX_CPUID_ENTRIES): number[] {
+  const rooms: number[] = [];
+  for (let room = Math.max(1, first); room <= limit; room *= 2) rooms.push(room);
+  return rooms;
+}
+
 export function decodeCpuid2(view: DataView): CpuidEntry[] {
   const { kvm_cpuid_entry2: at } = stateOffsets;
   return Array.from({ length: view.getUint32(0, true) }, (_, i) => {

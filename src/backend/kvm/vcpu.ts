@@ -14,8 +14,8 @@ import type { LapicPage } from '../controller-types.js';
 import { StatsFd } from './stats-fd.js';
 import { stateIoctls, stateSizes } from './abi-state.js';
 import {
-  decodeCpuid2, decodeDebugregs, decodeFpu, decodeMsrs, decodeVcpuEvents, decodeXcrs, encodeCpuid2, encodeDebugregs,
-  encodeFpu, encodeMsrs, encodeVcpuEvents, encodeXcrs, newCpuid2, newView, viewBytes,
+  cpuid2Rooms, decodeCpuid2, decodeDebugregs, decodeFpu, decodeMsrs, decodeVcpuEvents, decodeXcrs, encodeCpuid2,
+  encodeDebugregs, encodeFpu, encodeMsrs, encodeVcpuEvents, encodeXcrs, newCpuid2, newView, viewBytes,
 } from './codec-state.js';
 import type { CpuidEntry, Debugregs, Fpu, MsrEntry, VcpuEvents, Xcr } from '../types-state.js';
 import type { Translation } from '../guest-debug.js';
@@ -163,17 +163,14 @@ export class VcpuFd {
     return check('KVM_SET_MSRS', ioctlPointer(this.fd, stateIoctls.KVM_SET_MSRS, viewBytes(encodeMsrs(entries))));
   }
 
-  /**
-   * KVM_GET_CPUID2. KVM sets nent only when it fails (E2BIG), so a first
-   * call with room for none learns the count, a second fills that many.
-   */
+  /** KVM_GET_CPUID2, offering more room while KVM says E2BIG (it does not say how much it needs). */
   getCpuid2(): CpuidEntry[] {
-    const probe = newCpuid2(0);
-    if (ioctlPointer(this.fd, stateIoctls.KVM_GET_CPUID2, viewBytes(probe)) === 0) return [];
-    if (koffi.errno() !== errno.E2BIG) check('KVM_GET_CPUID2', -1);
-    const view = newCpuid2(probe.getUint32(0, true));
-    check('KVM_GET_CPUID2', ioctlPointer(this.fd, stateIoctls.KVM_GET_CPUID2, viewBytes(view)));
-    return decodeCpuid2(view);
+    for (const room of cpuid2Rooms()) {
+      const view = newCpuid2(room);
+      if (ioctlPointer(this.fd, stateIoctls.KVM_GET_CPUID2, viewBytes(view)) === 0) return decodeCpuid2(view);
+      if (koffi.errno() !== errno.E2BIG) break;
+    }
+    throw new SysError('KVM_GET_CPUID2', koffi.errno());
   }
 
   setCpuid2(entries: CpuidEntry[]): void {

@@ -2,8 +2,8 @@
 // <linux/kvm.h> gives (abi-state.test.ts pins those offsets).
 import { describe, expect, it } from 'vitest';
 import {
-  decodeCpuid2, decodeDebugregs, decodeFpu, decodeMsrs, decodeVcpuEvents, decodeXcrs, decodeXsaveFpu, encodeCpuid2,
-  encodeDebugregs, encodeFpu, encodeMsrs, encodeVcpuEvents, encodeXcrs, encodeXsaveFpu, newCpuid2, newView,
+  cpuid2Rooms, decodeCpuid2, decodeDebugregs, decodeFpu, decodeMsrs, decodeVcpuEvents, decodeXcrs, decodeXsaveFpu,
+  encodeCpuid2, encodeDebugregs, encodeFpu, encodeMsrs, encodeVcpuEvents, encodeXcrs, encodeXsaveFpu, newCpuid2, newView,
 } from '../../../../src/backend/kvm/codec-state.js';
 import { FPU_FIELDS, type Fpu, type VcpuEvents } from '../../../../src/backend/types-state.js';
 
@@ -97,6 +97,14 @@ describe('struct kvm_cpuid2', () => {
     const view = newCpuid2();
     expect(view.byteLength).toBe(8 + 256 * 40);
     expect(view.getUint32(0, true)).toBe(256);
+  });
+
+  // KVM_GET_CPUID2 says E2BIG without the count it needs; a first offer of
+  // room for none (the old probe) failed for every non-empty table.
+  it('KVM_GET_CPUID2 is first offered room for KVM_MAX_CPUID_ENTRIES, then twice as much each time, up to a bound', () => {
+    expect(cpuid2Rooms()).toEqual([256, 512, 1024, 2048, 4096]);
+    expect(cpuid2Rooms(0, 4)).toEqual([1, 2, 4]);
+    expect(cpuid2Rooms(300, 256)).toEqual([]);
   });
 });
 
