@@ -29,6 +29,7 @@ export const close = libc.func('int close(int fd)');
 export const read = libc.func('long read(int fd, _Out_ void *buf, size_t count)');
 export const write = libc.func('long write(int fd, const void *buf, size_t count)');
 export const fcntl = libc.func('int fcntl(int fd, int cmd, long arg)');
+export const mallocTrim = libc.func('int malloc_trim(size_t pad)');
 export const poll = libc.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
 /** ioctl(fd, request, unsigned long): requests whose argument is a number. */
 export const ioctlValue = libc.func('int ioctl(int fd, unsigned long request, unsigned long arg)');

@@ -2,7 +2,7 @@
 // only through child processes running real shell tools (the test process
 // never touches the mount itself, like a user at a shell).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -135,4 +135,29 @@ export async function realModeVm(mount: Mount, vmName: string, code: number[], m
     echo 'cs base=0 selector=0' > "$M/${vmName}/vcpu0/sregs"
     echo 'rip 0x1000' > "$M/${vmName}/vcpu0/regs"
   `);
+}
+
+export interface Usage {
+  rssKiB: number;
+  threads: number;
+  fds: number;
+}
+
+/**
+ * The daemon's resident set, threads and open fds, from /proc (the daemon
+ * process, not the mount). Threads the kernel runs in the process's name
+ * and ends by itself (KVM's kvm-nx-lpage-recovery per VM, io_uring's
+ * iou-wrk workers, gone after 5 s idle) are not the daemon's, and not counted.
+ */
+export function daemonUsage(mount: Mount): Usage {
+  const proc = `/proc/${mount.daemon.pid}`;
+  const rss = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`${proc}/status`, 'utf8'))![1]);
+  const threads = readdirSync(`${proc}/task`).filter((task) => {
+    try {
+      return !/^(kvm-|iou-)/.test(readFileSync(`${proc}/task/${task}/comm`, 'utf8'));
+    } catch {
+      return false; // it ended meanwhile
+    }
+  }).length;
+  return { rssKiB: rss, threads, fds: readdirSync(`${proc}/fd`).length };
 }

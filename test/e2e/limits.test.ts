@@ -4,29 +4,15 @@
 // file or per exit: the daemon's RSS, threads and fds stay flat over
 // thousands of opens and exits (driven by node child processes).
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Mount, realModeVm } from './harness.js';
+import { daemonUsage as usage, Mount, realModeVm, type Usage } from './harness.js';
 import { fails, PRINTF } from './assert-helpers.js';
 import * as guests from './guests.js';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Usage {
-  rssKiB: number;
-  threads: number;
-  fds: number;
-}
-
-/** The daemon's resident set, threads and open fds, from /proc (the daemon process, not the mount). */
-function usage(mount: Mount): Usage {
-  const status = readFileSync(`/proc/${mount.daemon.pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)![1]);
-  return { rssKiB: field('VmRSS'), threads: field('Threads'), fds: readdirSync(`/proc/${mount.daemon.pid}/fd`).length };
-}
 
 /** Runs a CommonJS node script (a client of the mount) with `env`; returns its stdout. */
 async function nodeClient(script: string, env: Record<string, string>): Promise<string> {
@@ -35,8 +21,8 @@ async function nodeClient(script: string, env: Record<string, string>): Promise<
 }
 
 /**
- * Each vcpu is one thread (a worker); libfuse's pool adds a worker or two
- * under concurrent requests. Waits (up to 2 s) for the count to settle at or
+ * A vcpu's runs hold a reader thread; the session adds readers under
+ * concurrent requests. Waits (up to 2 s) for the count to settle at or
  * below `limit`; returns it.
  */
 async function threadsSettle(mount: Mount, limit: number): Promise<number> {

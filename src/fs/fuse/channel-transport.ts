@@ -10,6 +10,7 @@ import { writeOutHeader } from './replies.js';
 import { Listener } from './listener.js';
 import { holding, leaveGroup, READER_IDLE_MS, sessionSlot, type ReaderMessage, type TransportSetup } from './reader-protocol.js';
 import type { Transport } from './transport.js';
+import { IdleCollect } from '../../sys/idle-trim.js';
 
 /**
  * How long a reader polls its channel after serving a request before it
@@ -29,6 +30,7 @@ export class ChannelTransport implements Transport {
   private ended = false;
   /** idle beyond the group's keep, this reader left it (its clone is closed by the session, which may still answer on it) */
   retired = false;
+  private readonly idle = new IdleCollect();
 
   constructor(
     private readonly setup: Extract<TransportSetup, { kind: 'channel' }>, session: SharedArrayBuffer,
@@ -43,7 +45,11 @@ export class ChannelTransport implements Transport {
   next(): FuseRequest | undefined {
     const { id, fd } = this.setup;
     if (this.ended) return undefined;
-    const leave = () => (this.retired = leaveGroup(this.counts, this.keep));
+    const leave = () => {
+      this.retired = leaveGroup(this.counts, this.keep);
+      if (!this.retired) this.idle.idle();
+      return this.retired;
+    };
     if (!this.listener.holds(id) && !this.listener.awaitTurn(id, fd, READER_IDLE_MS, leave)) return undefined; // closed, or left
     try {
       this.length = readRequest(fd, this.request, READ_POLL_NS);
@@ -52,6 +58,7 @@ export class ChannelTransport implements Transport {
     }
     const request = decodeWhole(this.request.subarray(0, this.length));
     this.unique = request.unique;
+    this.idle.served();
     return request;
   }
 

@@ -15,6 +15,7 @@ import { pinToCpu } from './cpus.js';
 import { HoldWatch } from './hold-watch.js';
 import type { Transport } from './transport.js';
 import { pthreadSelf, SysError } from '../../sys/libc.js';
+import { IdleCollect } from '../../sys/idle-trim.js';
 
 type RingSetup = Extract<TransportSetup, { kind: 'ring' }>;
 
@@ -30,6 +31,7 @@ export class RingTransport implements Transport {
   private readonly thread = BigInt(pthreadSelf());
   private registered = false;
   retired = false;
+  private readonly idle = new IdleCollect();
   private unique = 0n;
   private payloadLength = 0;
 
@@ -79,6 +81,7 @@ export class RingTransport implements Transport {
       this.entry.payload.subarray(0, this.payloadLength),
     );
     this.unique = request.unique;
+    this.idle.served();
     return request;
   }
 
@@ -147,7 +150,10 @@ export class RingTransport implements Transport {
    * takes every other entry of the queue in that moment can meet it.)
    */
   private leaveOrWait(): number {
-    if (!leaveGroup(this.counts, this.keep)) return this.entry.wait();
+    if (!leaveGroup(this.counts, this.keep)) {
+      this.idle.idle();
+      return this.entry.wait();
+    }
     const late = this.entry.poll();
     if (late === undefined) {
       this.retired = true;

@@ -8,6 +8,7 @@
 // alone can commit it.
 import { toFsError } from '../errors.js';
 import { BusyPoll } from '../busy-poll.js';
+import { IdleTrim } from '../../sys/idle-trim.js';
 import { Dispatch } from './dispatch.js';
 import type { Filesystem } from './filesystem.js';
 import { interrupt } from './interrupt.js';
@@ -42,6 +43,7 @@ export interface SessionOptions {
 export class FuseSession {
   private readonly nodes = new NodeTable();
   private readonly poll: BusyPoll;
+  private readonly trim = new IdleTrim();
   private readonly pool: ReaderPool;
   private readonly registry: Registry;
   private readonly dispatch: Dispatch;
@@ -82,6 +84,7 @@ export class FuseSession {
    * Resolves once every reader thread has left, or after `waitMs`.
    */
   async close(waitMs: number): Promise<void> {
+    this.trim.close();
     for (const handle of this.registry.blockedHandles()) this.fs.interrupt(handle);
     await this.pool.close(this.connection, waitMs);
   }
@@ -89,6 +92,7 @@ export class FuseSession {
   /** A request a reader passed; with `failure`, one it served that failed: recorded in last_error, then answered with its errno. */
   private serve(bytes: Uint8Array, answer: Answer, failure?: { errno: number; message: string }): void {
     this.poll.touch();
+    this.trim.touch();
     const request = decodeWhole(bytes);
     if (failure) {
       const path = this.nodes.path(request.nodeId);
