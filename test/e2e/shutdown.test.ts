@@ -76,5 +76,5 @@ describe.each([
       expect(exitMs).toBeLessThan(BOUND_MS);
       expect(clientsMs).toBeLessThan(BOUND_MS);
     }
-  }, 60_000 * slowdown);
+  }, 150_000 * slowdown); // ten mounts, each set up under load on a 2-core machine
 });
