@@ -95,6 +95,18 @@ describe('kvmfs mount', () => {
     }
   });
 
+  it('--debug prints every operation and who served it: a regs read on a reader thread, its open on the main thread', async () => {
+    const mount = await Mount.start(['--debug']);
+    try {
+      await mount.ok('mkdir "$M/dbg" "$M/dbg/vcpu0" && cat "$M/dbg/vcpu0/regs" >/dev/null');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // (a reader's stderr comes through the main thread)
+      expect(mount.output).toMatch(/^kvmfs: OPEN node \d+ unique \d+ \(main thread\)$/m);
+      expect(mount.output).toMatch(/^kvmfs: READ node \d+ unique \d+ \(reader \d+\)$/m);
+    } finally {
+      await mount.stop();
+    }
+  });
+
   it('--help says the directory is created if missing', async () => {
     const result = await sh(scratch.dir, `"${process.execPath}" "${cli}" mount --help`);
     expect(result.code).toBe(0);

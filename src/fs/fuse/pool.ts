@@ -54,6 +54,8 @@ export interface PoolOptions {
   mountPoint: string;
   /** the module that builds the files readers serve */
   offThreadModule: string;
+  /** readers print each request they serve themselves */
+  debug: boolean;
   openTable: SharedArrayBuffer;
 }
 
@@ -159,7 +161,7 @@ export class ReaderPool {
     const counts = groupCounts(this.counts, group);
     const setup: ReaderSetup = {
       transport, counts: this.counts, group, keep, session: this.session.buffer as SharedArrayBuffer, openTable: this.options.openTable,
-      registrations: this.registrations(), offThreadModule: this.options.offThreadModule,
+      registrations: this.registrations(), offThreadModule: this.options.offThreadModule, debug: this.options.debug,
     };
     Atomics.add(counts, holdSlot.readers, 1);
     const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 4 } });

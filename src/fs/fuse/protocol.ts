@@ -41,6 +41,11 @@ export function opcodeName(code: number): string {
   return byCode.get(code)?.name ?? `opcode ${code}`;
 }
 
+/** The line --debug prints for a request, and where it was served. */
+export function debugLine(request: RequestHeader, servedBy: string): string {
+  return `kvmfs: ${opcodeName(request.opcode)} node ${request.nodeId} unique ${request.unique} (${servedBy})\n`;
+}
+
 export const initFlags = {
   ASYNC_READ: 1 << 0,
   BIG_WRITES: 1 << 5,

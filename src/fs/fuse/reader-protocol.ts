@@ -50,6 +50,8 @@ export interface ReaderSetup {
   registrations: Registration[];
   /** the module that builds the files readers serve (files/off-thread.ts: attach) */
   offThreadModule: string;
+  /** print each request this reader serves itself (--debug) */
+  debug: boolean;
 }
 
 /** Session-wide Int32 slots: registry (bumped after each message about registrations), then the Listener's. */

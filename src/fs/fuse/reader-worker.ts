@@ -9,6 +9,7 @@ import { ChannelTransport } from './channel-transport.js';
 import { RingTransport } from './ring-transport.js';
 import { ReaderFiles, type Attach } from './reader-files.js';
 import { groupCounts, type ReaderMessage, type ReaderSetup } from './reader-protocol.js';
+import { debugLine } from './protocol.js';
 import type { Transport } from './transport.js';
 
 const setup = workerData as ReaderSetup;
@@ -29,11 +30,16 @@ for (let request = transport.next(); request; request = transport.next()) {
     // A request left unanswered would hang its caller forever: whatever went
     // wrong, it gets an errno (and last_error a line), and this reader goes on.
     const failure = toFsError(error);
+    if (setup.debug) process.stderr.write(debugLine(request, `reader ${setup.group}: ${failure.message}`));
     transport.pass({ errno: failure.errno, message: failure.message });
     continue;
   }
-  if (count === undefined) transport.pass();
-  else transport.reply(count);
+  if (count === undefined) {
+    transport.pass(); // (the main thread prints it)
+    continue;
+  }
+  if (setup.debug) process.stderr.write(debugLine(request, `reader ${setup.group}`));
+  transport.reply(count);
 }
 transport.close();
 port.postMessage((transport.retired ? { kind: 'retired' } : { kind: 'ended' }) satisfies ReaderMessage);

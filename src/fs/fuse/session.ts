@@ -14,7 +14,7 @@ import type { Filesystem } from './filesystem.js';
 import { interrupt } from './interrupt.js';
 import { NodeTable } from './nodes.js';
 import { ReaderPool, type Answer } from './pool.js';
-import { decodeWhole, initFlags, initFlags2, opcodeName, type FuseRequest, type InitIn } from './protocol.js';
+import { debugLine, decodeWhole, initFlags, initFlags2, type FuseRequest, type InitIn } from './protocol.js';
 import { Registry } from './registry.js';
 import { initOut, reply } from './replies.js';
 import { whyNoRings } from './rings-available.js';
@@ -59,7 +59,7 @@ export class FuseSession {
     this.pool = new ReaderPool(
       {
         fd, readers: options.readers, bufferSize: REQUEST_BUFFER_SIZE, maxWrite: MAX_WRITE, mountPoint: options.mountPoint,
-        offThreadModule: options.offThreadModule, openTable: this.registry.table.buffer,
+        offThreadModule: options.offThreadModule, openTable: this.registry.table.buffer, debug: options.debug,
       },
       {
         request: (request, answer, failure) => this.serve(request, answer, failure),
@@ -99,7 +99,7 @@ export class FuseSession {
       if (path !== undefined) this.fs.recordFailure(path, failure);
       return answer(reply(request.unique, failure.errno));
     }
-    if (this.options.debug) process.stderr.write(`kvmfs: ${opcodeName(request.opcode)} node ${request.nodeId} unique ${request.unique}\n`);
+    if (this.options.debug) process.stderr.write(debugLine(request, 'main thread'));
     if (request.op === 'FORGET' || request.op === 'BATCH_FORGET') {
       for (const { nodeId, lookups } of request.forgets) this.nodes.forget(nodeId, lookups);
       return answer(undefined);
