@@ -41,11 +41,19 @@ async function main(): Promise<void> {
   log(`building the native floors and client in ${work}`);
   const bench = new Bench(buildNativeTools(join(work, 'native')));
   const rows: Row[] = [];
+  const failed: string[] = [];
   for (const group of chosen) {
     log(`${group.key}: ${group.what}`);
-    rows.push(...await group.measure(bench));
+    // one group that fails must not lose the rows the others measured
+    try {
+      rows.push(...await group.measure(bench));
+    } catch (error) {
+      log(`${group.key} failed: ${(error as Error).stack}`);
+      failed.push(group.key);
+    }
   }
   report(rows);
+  if (failed.length > 0) throw new Error(`these groups failed (their errors are above): ${failed.join(', ')}`);
 }
 
 function report(rows: Row[]): void {

@@ -52,7 +52,7 @@ export class KvmFs {
     if (found.kind === 'file') {
       const { file } = found;
       const size = file.kind === 'block' ? file.size() : (file.size?.() ?? 0);
-      return stat(S_IFREG | file.attr.mode, file.attr, size, 1);
+      return { ...stat(S_IFREG | file.attr.mode, file.attr, size, 1), sizeChanges: file.kind === 'block' || file.size !== undefined };
     }
     const attr = found.node.attr;
     const subdirectories = found.kind === 'root' ? found.node.vms.size : found.kind === 'vm' ? found.node.vcpus.size : 0;

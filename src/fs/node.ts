@@ -22,6 +22,8 @@ export interface Stat {
   atime: Date;
   mtime: Date;
   ctime: Date;
+  /** the size changes with no request through the mount (memory, dirty_log, console): the kernel must not keep it */
+  sizeChanges?: boolean;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Stat } from '../node.js';
 import type { Filesystem } from './filesystem.js';
 import { listing } from './listing.js';
 import { childPath, type NodeTable } from './nodes.js';
-import { fattr, FOPEN_DIRECT_IO, type FuseRequest, type InitIn } from './protocol.js';
+import { fattr, FOPEN_DIRECT_IO, FOPEN_NOFLUSH, type FuseRequest, type InitIn } from './protocol.js';
 import type { Registry } from './registry.js';
 import { attrOut, dirents, entryOut, openOut, statfsOut, writeOut, type NodeAttr } from './replies.js';
 
@@ -15,6 +15,18 @@ const NAME_MAX = 255;
 /** Names FUSE passed on before it allowed longer ones with max_pages; longer are ENAMETOOLONG, as they were. */
 const FUSE_NAME_MAX = 1024;
 const decoder = new TextDecoder();
+/**
+ * Seconds the kernel keeps a name, and the attributes of a node whose size
+ * changes only through the mount, before it asks again (it asked on every
+ * path walk and stat: 7 of a `cat vm0/vcpu0/regs`'s 11 requests). Exact,
+ * not a staleness bound: a directory's files are fixed, VMs and vcpus come
+ * only by MKDIR and go only by RMDIR, whose replies the kernel applies to
+ * its caches itself (and it drops the parent's attributes, for nlink); a
+ * failed LOOKUP is never cached; mode and owner change only by SETATTR,
+ * whose reply refreshes the kernel's copy; times never change. Sizes that
+ * change behind the kernel (Stat.sizeChanges) are never kept.
+ */
+const VALID_SECONDS = 60;
 
 export class Dispatch {
   constructor(
@@ -31,7 +43,7 @@ export class Dispatch {
         return this.init(request.init);
       case 'LOOKUP': {
         const path = childPath(this.pathOf(request), nameOf(request.name));
-        return entryOut(this.attr(this.nodes.lookup(path), fs.getattr(path)));
+        return entryOut(this.attr(this.nodes.lookup(path), fs.getattr(path)), VALID_SECONDS);
       }
       case 'SETATTR': {
         const path = this.pathOf(request);
@@ -46,7 +58,7 @@ export class Dispatch {
       case 'MKDIR': {
         const path = childPath(this.pathOf(request), nameOf(request.name));
         await fs.guard(path, () => fs.mkdir(path));
-        return entryOut(this.attr(this.nodes.lookup(path), fs.getattr(path)));
+        return entryOut(this.attr(this.nodes.lookup(path), fs.getattr(path)), VALID_SECONDS);
       }
       case 'RMDIR': {
         const path = childPath(this.pathOf(request), nameOf(request.name));
@@ -78,7 +90,7 @@ export class Dispatch {
             throw error;
           }
         });
-        return openOut(fh, FOPEN_DIRECT_IO);
+        return openOut(fh, FOPEN_DIRECT_IO | FOPEN_NOFLUSH);
       }
       case 'READ': {
         const path = this.pathOf(request);
@@ -117,6 +129,9 @@ export class Dispatch {
       case 'STATFS':
         return statfsOut(NAME_MAX);
       case 'FLUSH':
+        // Files are opened FOPEN_NOFLUSH; should a FLUSH come anyway, ENOSYS
+        // makes the kernel send none again (fc->no_flush; close still succeeds).
+        throw new FsError(errno.ENOSYS, 'nothing to flush');
       case 'FSYNC':
       case 'FSYNCDIR':
       case 'RELEASEDIR':
@@ -136,7 +151,8 @@ export class Dispatch {
   }
 
   private attr(ino: number, stat: Stat): NodeAttr {
-    return { ino, size: stat.size, mode: stat.mode, nlink: stat.nlink, uid: stat.uid, gid: stat.gid, mtime: stat.mtime, ctime: stat.ctime };
+    const attrValid = stat.sizeChanges ? 0 : VALID_SECONDS;
+    return { ino, size: stat.size, mode: stat.mode, nlink: stat.nlink, uid: stat.uid, gid: stat.gid, mtime: stat.mtime, ctime: stat.ctime, attrValid };
   }
 }
 

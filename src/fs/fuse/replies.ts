@@ -20,6 +20,8 @@ export interface NodeAttr {
   gid: number;
   mtime: Date;
   ctime: Date;
+  /** seconds the kernel may keep these attributes without asking (absent: 0, ask every time) */
+  attrValid?: number;
 }
 
 /** A whole reply: fuse_out_header then the payload. `error` is a positive errno (0: success). */
@@ -59,20 +61,24 @@ function writeAttr(view: DataView, at: number, attr: NodeAttr): void {
 }
 
 /**
- * fuse_entry_out with zero validity: sizes (memory, dirty_log) and VMs
- * change behind the kernel's back, so it must ask again every time.
+ * fuse_entry_out: the name stays valid for `entryValid` seconds and the
+ * attributes for `attr.attrValid` (0: the kernel asks again every time).
  */
-export function entryOut(attr: NodeAttr): Uint8Array {
+export function entryOut(attr: NodeAttr, entryValid = 0): Uint8Array {
   const out = new Uint8Array(ENTRY_OUT_SIZE);
   const view = viewOf(out);
   view.setBigUint64(0, BigInt(attr.ino), true);
+  view.setBigUint64(16, BigInt(entryValid), true);
+  view.setBigUint64(24, BigInt(attr.attrValid ?? 0), true);
   writeAttr(view, 40, attr);
   return out;
 }
 
 export function attrOut(attr: NodeAttr): Uint8Array {
   const out = new Uint8Array(ATTR_OUT_SIZE);
-  writeAttr(viewOf(out), 16, attr);
+  const view = viewOf(out);
+  view.setBigUint64(0, BigInt(attr.attrValid ?? 0), true);
+  writeAttr(view, 16, attr);
   return out;
 }
 

@@ -250,6 +250,19 @@ describe('replies', () => {
     expect(Array.from(out.subarray(8, 40))).toEqual(Array(32).fill(0));
   });
 
+  it('entryOut: entry_valid@16 and attr_valid@24 in seconds, their nanoseconds 0', () => {
+    const out = entryOut({ ...attr, attrValid: 60 }, 3600);
+    expect(u64(out, 16)).toBe(3600n);
+    expect(u64(out, 24)).toBe(60n);
+    expect(Array.from(out.subarray(32, 40))).toEqual(Array(8).fill(0));
+  });
+
+  it('attrOut: attr_valid@0 in seconds', () => {
+    const out = attrOut({ ...attr, attrValid: 60 });
+    expect(u64(out, 0)).toBe(60n);
+    expect(Array.from(out.subarray(8, 16))).toEqual(Array(8).fill(0));
+  });
+
   it.each(attrFields)('attrOut: fuse_attr.%s at 16 + %i', (_, offset, width, value) => {
     expect(readField(attrOut(attr), 16 + offset, width)).toBe(value);
   });
