@@ -9,17 +9,16 @@ import { HostState } from './host-state.js';
 const KVM_CAP_MAX_VCPUS = 66;
 const KVM_CAP_MAX_VCPU_ID = 128;
 
-export class Hypervisor {
-  private readonly watchdog = new RunWatchdog();
-  /** What KVM offers every VM: supported CPUID, MSR index list, XSAVE size */
-  readonly host: HostState;
+/** The system ioctls a file reads, from any thread: on the main thread's /dev/kvm fd (`fd`, for a reader thread to attach to). */
+export class SystemQueries {
+  constructor(private readonly kvm: Kvm) {}
 
-  private constructor(private readonly kvm: Kvm) {
-    this.host = new HostState(kvm);
+  static attach(fd: number): SystemQueries {
+    return new SystemQueries(Kvm.attach(fd));
   }
 
-  static open(path?: string): Hypervisor {
-    return new Hypervisor(Kvm.open(path));
+  get fd(): number {
+    return this.kvm.fd;
   }
 
   get apiVersion(): number {
@@ -29,6 +28,23 @@ export class Hypervisor {
   /** KVM_CHECK_EXTENSION for every KVM_CAP_* of <linux/kvm.h>, as [name, value]. */
   capabilities(): Array<[string, number]> {
     return KVM_CAPS.map(([name, cap]) => [name, this.kvm.checkExtension(cap)]);
+  }
+}
+
+export class Hypervisor {
+  private readonly watchdog = new RunWatchdog();
+  /** What KVM offers every VM: supported CPUID, MSR index list, XSAVE size */
+  readonly host: HostState;
+  /** API version and capabilities */
+  readonly system: SystemQueries;
+
+  private constructor(private readonly kvm: Kvm) {
+    this.host = new HostState(kvm);
+    this.system = new SystemQueries(kvm);
+  }
+
+  static open(path?: string): Hypervisor {
+    return new Hypervisor(Kvm.open(path));
   }
 
   /**

@@ -37,7 +37,7 @@ await yargs(hideBin(process.argv))
       .option('allow-other', { type: 'boolean', default: false, describe: 'let other users in; mode bits and ownership (chmod/chown on a VM) decide what they may do' })
       .option('busy-poll', { type: 'number', default: 2, describe: 'ms the daemon keeps polling for the next operation after one (0 = sleep at once; saves a thread wake-up per operation while busy)' })
       .option('io-uring', { type: 'boolean', default: true, describe: 'serve through FUSE over io_uring (Linux 6.14+), one queue per CPU, where the kernel allows it; as root kvmfs turns on the fuse module\'s enable_uring (--no-io-uring: read /dev/fuse only)' })
-      .option('debug', { type: 'boolean', default: false, describe: 'print every FUSE operation, and the thread that served it (the main thread, or reader N)' })
+      .option('debug', { type: 'boolean', default: false, describe: 'print every FUSE operation, and the thread that served it (the main thread, or which reader thread)' })
       .check((argv) => {
         if (!Number.isInteger(argv['run-timeout']) || argv['run-timeout'] < 0) throw new Error('--run-timeout must be a whole number of ms >= 0');
         if (!Number.isInteger(argv['max-vms']) || argv['max-vms'] < 1) throw new Error('--max-vms must be a whole number >= 1');

@@ -90,5 +90,5 @@ export async function mount(args: MountArguments): Promise<void> {
   // Unmounted from outside (kvmfs umount, umount -l): nothing can reach the
   // VMs any more, so go, as a FUSE daemon does when its session ends.
   await session.start(() => void shutdown('unmounted'));
-  process.stderr.write(`kvmfs: mounted at ${args.mountPoint} (KVM API ${hypervisor.apiVersion}); Ctrl-C or SIGTERM unmounts\n`);
+  process.stderr.write(`kvmfs: mounted at ${args.mountPoint} (KVM API ${hypervisor.system.apiVersion}); Ctrl-C or SIGTERM unmounts\n`);
 }

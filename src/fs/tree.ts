@@ -70,8 +70,8 @@ export class RootNode {
   constructor(hypervisor: Hypervisor, readonly attr: Attributes) {
     const file = (mode: number) => attributes(mode, attr);
     this.files = new Map<string, PseudoFile>([
-      ['api_version', apiVersionFile(hypervisor, file(READ_ONLY))],
-      ['capabilities', capabilitiesFile(hypervisor, file(READ_ONLY))],
+      ['api_version', apiVersionFile(hypervisor.system, file(READ_ONLY))],
+      ['capabilities', capabilitiesFile(hypervisor.system, file(READ_ONLY))],
       ['last_error', this.errors.file(file(OWNER_READ))],
       ...systemStateFiles({ hypervisor, file }),
     ]);

@@ -95,13 +95,23 @@ describe('kvmfs mount', () => {
     }
   });
 
-  it('--debug prints every operation and who served it: a regs read on a reader thread, its open on the main thread', async () => {
+  it('--debug prints every operation and who served it: reads of regs and api_version on reader threads, their opens on the main thread', async () => {
     const mount = await Mount.start(['--debug']);
+    /** The debug lines `script` makes (a reader's stderr comes through the main thread: give it a moment). */
+    const linesOf = async (script: string) => {
+      const from = mount.output.length;
+      await mount.ok(script);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return mount.output.slice(from);
+    };
     try {
-      await mount.ok('mkdir "$M/dbg" "$M/dbg/vcpu0" && cat "$M/dbg/vcpu0/regs" >/dev/null');
-      await new Promise((resolve) => setTimeout(resolve, 200)); // (a reader's stderr comes through the main thread)
-      expect(mount.output).toMatch(/^kvmfs: OPEN node \d+ unique \d+ \(main thread\)$/m);
-      expect(mount.output).toMatch(/^kvmfs: READ node \d+ unique \d+ \(reader \d+\)$/m);
+      await mount.ok('mkdir "$M/dbg" "$M/dbg/vcpu0"');
+      for (const path of ['dbg/vcpu0/regs', 'api_version']) {
+        const lines = await linesOf(`cat "$M/${path}" >/dev/null`);
+        const node = /^kvmfs: OPEN node (\d+) unique \d+ \(main thread\)$/m.exec(lines)?.[1];
+        expect(node, `${path}: ${lines}`).toBeDefined();
+        expect(lines, path).toMatch(new RegExp(`^kvmfs: READ node ${node} unique \\d+ \\((ring reader, CPU|/dev/fuse reader) \\d+\\)$`, 'm'));
+      }
     } finally {
       await mount.stop();
     }

@@ -13,6 +13,11 @@ export class Kvm {
     return new Kvm(check(`open ${path}`, open(path, O_RDWR | O_CLOEXEC)));
   }
 
+  /** The /dev/kvm fd another thread of this process opened (it stays its to close). */
+  static attach(fd: number): Kvm {
+    return new Kvm(fd);
+  }
+
   getApiVersion(): number {
     return check('KVM_GET_API_VERSION', ioctlValue(this.fd, ioctls.KVM_GET_API_VERSION, 0));
   }

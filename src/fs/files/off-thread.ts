@@ -6,8 +6,9 @@
 import type { PseudoFile } from '../node.js';
 import { vcpuOffThreadFiles } from './vcpu.js';
 import { vmOffThreadFiles } from './vm.js';
+import { systemOffThreadFiles } from './system.js';
 
-const factories: Record<string, (share: never) => PseudoFile> = { ...vcpuOffThreadFiles, ...vmOffThreadFiles };
+const factories: Record<string, (share: never) => PseudoFile> = { ...vcpuOffThreadFiles, ...vmOffThreadFiles, ...systemOffThreadFiles };
 
 /** The file `factory` builds on this thread from `share`. */
 export function attach(factory: string, share: unknown): PseudoFile {

@@ -7,7 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { readRequest, writeReply } from './channel.js';
 import { decodeWhole, OUT_HEADER_SIZE, type FuseRequest } from './protocol.js';
 import { writeOutHeader } from './replies.js';
-import { Listener } from './listener.js';
+import { Listener, type IdleWait } from './listener.js';
 import { holding, leaveGroup, READER_IDLE_MS, sessionSlot, type ReaderMessage, type TransportSetup } from './reader-protocol.js';
 import type { Transport } from './transport.js';
 import { IdleCollect } from '../../sys/idle-trim.js';
@@ -31,6 +31,16 @@ export class ChannelTransport implements Transport {
   /** idle beyond the group's keep, this reader left it (its clone is closed by the session, which may still answer on it) */
   retired = false;
   private readonly idle = new IdleCollect();
+  /** idle for READER_IDLE_MS: leave if the group can spare this reader, else give memory back */
+  private readonly idleWait: IdleWait = {
+    ms: READER_IDLE_MS,
+    leave: () => {
+      this.retired = leaveGroup(this.counts, this.keep);
+      if (!this.retired) this.idle.idle();
+      return this.retired;
+    },
+    rest: () => this.idle.idle(),
+  };
 
   constructor(
     private readonly setup: Extract<TransportSetup, { kind: 'channel' }>, session: SharedArrayBuffer,
@@ -45,14 +55,9 @@ export class ChannelTransport implements Transport {
   next(): FuseRequest | undefined {
     const { id, fd } = this.setup;
     if (this.ended) return undefined;
-    const leave = () => {
-      this.retired = leaveGroup(this.counts, this.keep);
-      if (!this.retired) this.idle.idle();
-      return this.retired;
-    };
-    if (!this.listener.holds(id) && !this.listener.awaitTurn(id, fd, READER_IDLE_MS, leave)) return undefined; // closed, or left
+    if (!this.listener.holds(id) && !this.listener.awaitTurn(id, fd, this.idleWait)) return undefined; // closed, or left
     try {
-      this.length = readRequest(fd, this.request, READ_POLL_NS);
+      this.length = readRequest(fd, this.request, READ_POLL_NS, this.idleWait);
     } catch {
       return undefined; // ENODEV: unmounted
     }

@@ -42,7 +42,7 @@ function setNonBlocking(fd: number, on: boolean): void {
  * loaded); then sleeps in read(2). `fd` must be this thread's own clone.
  * Throws SysError (ENODEV) once unmounted.
  */
-export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n): number {
+export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n, idle?: { ms: number; rest(): void }): number {
   if (pollNs > 0n) {
     setNonBlocking(fd, true);
     const until = process.hrtime.bigint() + pollNs;
@@ -55,6 +55,7 @@ export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n): number
     }
   }
   setNonBlocking(fd, false);
+  if (idle) while (!pollChannel(fd, idle.ms)) idle.rest();
   for (;;) {
     const n = Number(readFd(fd, buffer, buffer.length));
     if (n >= 0) return n;
@@ -67,12 +68,12 @@ export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n): number
 const pollRecord = Buffer.alloc(8);
 const POLLIN = 1;
 
-/** Whether a request waits to be read (or the session ended), without reading it or waiting. */
-export function pollChannel(fd: number): boolean {
+/** Whether a request waits to be read (or the session ended), without reading it; waits up to `timeoutMs` for one. */
+export function pollChannel(fd: number, timeoutMs = 0): boolean {
   pollRecord.writeInt32LE(fd, 0);
   pollRecord.writeInt16LE(POLLIN, 4);
   pollRecord.writeInt16LE(0, 6);
-  return poll(pollRecord, 1, 0) !== 0; // -1 too: let the caller's read see what is wrong
+  return poll(pollRecord, 1, timeoutMs) !== 0; // -1 too: let the caller's read see what is wrong
 }
 
 /** Writes one whole reply. A reply to a request the kernel dropped (ENOENT), or after the session ended (ENODEV), is not an error. */

@@ -30,6 +30,13 @@ const IDLE_LOOKS = 1000 / DEPUTY_PERIOD_MS;
 /** no one / nothing, in token, deputy and run */
 const NONE = 0;
 
+/** What a reader does when it waits long: leave (if it may; a waiting reader), or rest (the deputy). */
+export interface IdleWait {
+  ms: number;
+  leave(): boolean;
+  rest(): void;
+}
+
 export class Listener {
   /** `state` is shared by all readers and the session; `base` is where its fields start. */
   constructor(private readonly state: Int32Array, private readonly base: number) {}
@@ -43,16 +50,17 @@ export class Listener {
   /**
    * Blocks reader `id` until it is the listener (true): as the deputy, or
    * waiting to be one. `fd` is its channel clone. False once closed, or
-   * once `leave` said yes after the reader waited `idleMs` with no turn.
+   * once `idle.leave` said yes after the reader waited `idle.ms` with no
+   * turn; a deputy asleep for `idle.ms` calls `idle.rest` (and sleeps on).
    */
-  awaitTurn(id: number, fd: number, idleMs: number, leave: () => boolean): boolean {
+  awaitTurn(id: number, fd: number, idle: IdleWait): boolean {
     const deputySlot = this.base + field.deputy;
     while (!this.holds(id)) {
       if (this.closed) return false;
       const deputy = Atomics.load(this.state, deputySlot);
       if (deputy === id || (deputy === NONE && Atomics.compareExchange(this.state, deputySlot, NONE, id) === NONE)) {
-        this.watch(id, fd);
-      } else if (Atomics.wait(this.state, deputySlot, deputy, idleMs) === 'timed-out' && leave()) {
+        this.watch(id, fd, idle);
+      } else if (Atomics.wait(this.state, deputySlot, deputy, idle.ms) === 'timed-out' && idle.leave()) {
         return false;
       }
     }
@@ -98,7 +106,7 @@ export class Listener {
    * token is free. It takes over when the same run is seen on two looks in
    * a row (it has lasted at least a period) and a request is waiting.
    */
-  private watch(id: number, fd: number): void {
+  private watch(id: number, fd: number, idle: IdleWait): void {
     const runSlot = this.base + field.run;
     const tokenSlot = this.base + field.token;
     let seen = NONE;
@@ -128,7 +136,9 @@ export class Listener {
       }
       // No run for a while: sleep until the next one (runStarted wakes us).
       Atomics.store(this.state, this.base + field.deputyAsleep, 1);
-      if (Atomics.load(this.state, runSlot) === NONE && Atomics.load(this.state, tokenSlot) !== NONE) Atomics.wait(this.state, runSlot, NONE);
+      while (Atomics.load(this.state, runSlot) === NONE && Atomics.load(this.state, tokenSlot) !== NONE) {
+        if (Atomics.wait(this.state, runSlot, NONE, idle.ms) === 'timed-out') idle.rest();
+      }
       Atomics.store(this.state, this.base + field.deputyAsleep, 0);
       idleLooks = 0;
     }

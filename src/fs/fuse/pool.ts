@@ -12,7 +12,7 @@ import { close } from '../../sys/libc.js';
 import { HoldWatch, WATCHED_READERS } from './hold-watch.js';
 import { Listener } from './listener.js';
 import {
-  groupCounts, holdSlot, noReaderToSpare, ReplyBox, sessionSlot, type ReaderMessage, type ReaderSetup, type Registration, type TransportSetup,
+  groupCounts, holdSlot, noReaderToSpare, ReplyBox, ringsState, sessionSlot, type ReaderMessage, type ReaderSetup, type Registration, type TransportSetup,
 } from './reader-protocol.js';
 import { abandonRings } from './rings-available.js';
 import { abortConnection } from './kernel-mount.js';
@@ -54,6 +54,8 @@ export interface PoolOptions {
   mountPoint: string;
   /** the module that builds the files readers serve */
   offThreadModule: string;
+  /** whether INIT may settle on FUSE over io_uring: ring readers then start with the /dev/fuse ones, and wait for it */
+  rings: boolean;
   /** readers print each request they serve themselves */
   debug: boolean;
   openTable: SharedArrayBuffer;
@@ -82,21 +84,34 @@ export class ReaderPool {
   private readonly watchIndexes = Array.from({ length: WATCHED_READERS }, (_, index) => WATCHED_READERS - 1 - index);
   private nextChannelId = 1;
   private running = true;
+  /** the kernel ended the session (unmounted): there is no connection left to abort */
+  private ended = false;
   /** a ring reader could not set up its entry: no more are started */
   private ringFailed = false;
 
   constructor(private readonly options: PoolOptions, private readonly handlers: PoolHandlers, private readonly registrations: () => Registration[]) {}
 
-  /** Starts the /dev/fuse readers; resolves once they all run. */
+  /**
+   * Starts the /dev/fuse readers, and the ring readers of every CPU's queue
+   * if rings may be had; resolves once the /dev/fuse ones run. The ring
+   * readers wait for INIT (ringsSettled): the kernel holds every request
+   * until each queue has an entry, so they get ready meanwhile.
+   */
   async start(): Promise<void> {
     const started = Array.from({ length: this.options.readers }, () => this.addChannelReader());
+    if (this.options.rings) for (const cpu of possibleCpus()) for (let n = 0; n < RING_READERS_PER_QUEUE; n++) this.addRingReader(cpu);
     await Promise.all(started.map((worker) => once(worker, 'online')));
   }
 
-  /** INIT settled on FUSE over io_uring: every CPU's queue gets its readers. */
-  startRings(): void {
-    this.holdWatch.start();
-    for (const cpu of possibleCpus()) for (let n = 0; n < RING_READERS_PER_QUEUE; n++) this.addRingReader(cpu);
+  /** INIT is answered: with FUSE over io_uring (`rings`) the ring readers serve, else they leave. */
+  ringsSettled(rings: boolean): void {
+    if (rings) this.holdWatch.start();
+    this.decideRings(rings ? ringsState.serve : ringsState.none);
+  }
+
+  private decideRings(state: number): void {
+    if (Atomics.compareExchange(this.session, sessionSlot.rings, ringsState.undecided, state) !== ringsState.undecided) return;
+    Atomics.notify(this.session, sessionSlot.rings);
   }
 
   /** Tells every reader about a registration; queued before any reply written after it. */
@@ -183,6 +198,7 @@ export class ReaderPool {
           // A ring entry ends with its queue; the session ends with /dev/fuse.
           if (group === CHANNEL_GROUP && this.running) {
             this.running = false;
+            this.ended = true;
             this.handlers.ended();
           }
           return;
@@ -222,8 +238,9 @@ export class ReaderPool {
   async close(connection: number | undefined, waitMs: number): Promise<void> {
     this.running = false;
     this.listener.close();
+    this.decideRings(ringsState.none);
     // (only root may abort; other users' daemons end as the kernel ends the session)
-    if (connection !== undefined && !abortConnection(connection) && process.getuid?.() === 0) {
+    if (connection !== undefined && !this.ended && !abortConnection(connection) && process.getuid?.() === 0) {
       process.stderr.write('kvmfs: the FUSE connection could not be aborted (fusectl); readers blocked in it may stay\n');
     }
     for (const box of this.replyBoxes) box.deliver(new Uint8Array(OUT_HEADER_SIZE));

@@ -54,8 +54,25 @@ export interface ReaderSetup {
   debug: boolean;
 }
 
-/** Session-wide Int32 slots: registry (bumped after each message about registrations), then the Listener's. */
-export const sessionSlot = { registry: 0, listener: 1, count: 1 + LISTENER_FIELDS } as const;
+/**
+ * Session-wide Int32 slots: registry (bumped after each message about
+ * registrations), rings (ringsState), then the Listener's.
+ */
+export const sessionSlot = { registry: 0, rings: 1, listener: 2, count: 2 + LISTENER_FIELDS } as const;
+
+/** Whether ring readers serve: not known until INIT is answered, then yes or no. */
+export const ringsState = { undecided: 0, serve: 1, none: 2 } as const;
+
+/**
+ * A ring reader starts with the session, before INIT settles, so that its
+ * thread and module graph are ready when the first request comes: it waits
+ * here for the session's word. Whether it is to serve.
+ */
+export function awaitRings(session: SharedArrayBuffer): boolean {
+  const state = new Int32Array(session);
+  while (Atomics.load(state, sessionSlot.rings) === ringsState.undecided) Atomics.wait(state, sessionSlot.rings, ringsState.undecided);
+  return Atomics.load(state, sessionSlot.rings) === ringsState.serve;
+}
 
 /**
  * Per group of readers: how many; how many of them a run or a passed
@@ -122,7 +139,7 @@ export type ReaderMessage =
   | { kind: 'need-reader' }
   /** the kernel ended the session (unmounted) */
   | { kind: 'ended' }
-  /** this reader was idle beyond its group's keep: it has left (leaveGroup) */
+  /** this reader has left its group, and counted itself out: idle beyond the group's keep (leaveGroup), or never needed (no rings) */
   | { kind: 'retired' }
   /** a ring reader could not set up its io_uring entry: requests stay on /dev/fuse */
   | { kind: 'ring-unavailable'; message: string };

@@ -48,18 +48,21 @@ export class FuseSession {
   private readonly registry: Registry;
   private readonly dispatch: Dispatch;
   private ended: (() => void) | undefined;
+  /** this process may serve rings (--io-uring, and io_uring is not refused to it) */
+  private readonly ringsPossible: boolean;
+  /** INIT settled on FUSE over io_uring */
   private ringAgreed = false;
   /** the kernel's number of this session's connection (fusectl), once mounted */
   private connection: number | undefined;
-  private ringStarted = false;
 
   constructor(fd: number, private readonly fs: Filesystem, private readonly options: SessionOptions) {
+    this.ringsPossible = options.ioUring && whyNoRings() === undefined;
     this.poll = new BusyPoll(options.busyPollMs);
     this.registry = new Registry((registration) => this.pool.tell(registration));
     this.pool = new ReaderPool(
       {
         fd, readers: options.readers, bufferSize: REQUEST_BUFFER_SIZE, maxWrite: MAX_WRITE, mountPoint: options.mountPoint,
-        offThreadModule: options.offThreadModule, openTable: this.registry.table.buffer, debug: options.debug,
+        offThreadModule: options.offThreadModule, openTable: this.registry.table.buffer, debug: options.debug, rings: this.ringsPossible,
       },
       {
         request: (request, answer, failure) => this.serve(request, answer, failure),
@@ -115,12 +118,12 @@ export class FuseSession {
         (payload) => {
           answer(reply(request.unique, 0, payload));
           // Ring commands fail until the kernel has the INIT reply.
-          if (request.op === 'INIT' && this.ringAgreed && !this.ringStarted) {
-            this.ringStarted = true;
-            this.pool.startRings();
-          }
+          if (request.op === 'INIT') this.pool.ringsSettled(this.ringAgreed);
         },
-        (error) => answer(reply(request.unique, toFsError(error).errno)),
+        (error) => {
+          answer(reply(request.unique, toFsError(error).errno));
+          if (request.op === 'INIT') this.pool.ringsSettled(false);
+        },
       );
   }
 
@@ -129,7 +132,7 @@ export class FuseSession {
     const flags = init.flags & (initFlags.ASYNC_READ | initFlags.BIG_WRITES | initFlags.MAX_PAGES);
     // The kernel offers io_uring only where it is enabled (fuse's enable_uring).
     // Once agreed, the kernel holds requests until every CPU's queue has an entry: agree only if rings can be had.
-    if (this.options.ioUring && init.flags2 & initFlags2.OVER_IO_URING && whyNoRings() === undefined) {
+    if (this.ringsPossible && init.flags2 & initFlags2.OVER_IO_URING) {
       this.ringAgreed = true;
       return initOut(flags | initFlags.INIT_EXT, MAX_WRITE, MAX_PAGES, initFlags2.OVER_IO_URING);
     }

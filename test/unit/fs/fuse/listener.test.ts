@@ -32,7 +32,7 @@ function awaitTurnInWorker(shared: Int32Array, id: number, fd = readable, idleMs
     const { workerData, parentPort } = require('node:worker_threads');
     import(${JSON.stringify(module)}).then(({ Listener }) => {
       const started = performance.now();
-      const turn = new Listener(workerData.state, ${BASE}).awaitTurn(${id}, workerData.fd, ${idleMs}, () => true);
+      const turn = new Listener(workerData.state, ${BASE}).awaitTurn(${id}, workerData.fd, { ms: ${idleMs}, leave: () => true, rest: () => {} });
       parentPort.postMessage(turn ? performance.now() - started : -1);
     });`;
   const worker = new Worker(code, { eval: true, workerData: { state: shared, fd } });
@@ -68,7 +68,7 @@ describe('Listener', () => {
     listener.close();
     expect(await Promise.all(waiting)).toEqual([-1, -1, -1]);
     expect(listener.holds(5)).toBe(false);
-    expect(listener.awaitTurn(5, empty, 60_000, () => false)).toBe(false);
+    expect(listener.awaitTurn(5, empty, { ms: 60_000, leave: () => false, rest: () => {} })).toBe(false);
   });
 
   it('a reader waiting to be deputy leaves after idleMs with no turn, when leave says yes; the deputy stays', async () => {
