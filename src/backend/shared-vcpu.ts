@@ -12,7 +12,7 @@
 import { errno, pthreadKill, pthreadSelf, SIGUSR2, SysError } from './kvm/libc.js';
 import { Activity } from '../sys/activity.js';
 import { VcpuFd } from './kvm/vcpu.js';
-import { DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, waitWhileDirect, type VcpuShare } from './vcpu-protocol.js';
+import { DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, vcpuState, waitWhileDirect, type VcpuShare, type VcpuState } from './vcpu-protocol.js';
 import { GuestDebugState } from './guest-debug.js';
 import { Console } from './console.js';
 import type { ExitInput, VcpuExit } from './types.js';
@@ -48,7 +48,11 @@ export class SharedVcpu {
     this.console = new Console(share.console);
   }
 
-  /** Whether a `run` read is in progress. */
+  get state(): VcpuState {
+    return vcpuState(this.control);
+  }
+
+  /** Whether a `run` read is in progress (running, or paused for another thread's ioctl). */
   get running(): boolean {
     return Atomics.load(this.control, slot.runOwner) === 1;
   }

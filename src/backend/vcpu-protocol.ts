@@ -40,6 +40,31 @@ export const CONTROL_BYTES = DEADLINE_OFFSET + 8;
 export const lastRun = { none: 0, exited: 1, stopped: 2 } as const;
 
 /**
+ * A vcpu's state, one of a named few (as Firecracker's vcpu has), read off
+ * the control block by any thread:
+ *
+ * - `idle`: no run in progress; state ioctls and writes go straight to KVM.
+ * - `running`: a thread holds the vcpu for a `run` read, in KVM_RUN or about
+ *   to enter it.
+ * - `paused`: held for a run, but kept out of KVM_RUN while another thread
+ *   makes an ioctl (a state read, an interrupt).
+ * - `closed`: its VM is being destroyed; nothing new starts.
+ *
+ * Transitions: idle -> running when a run claims the vcpu (runOwner 0 -> 1);
+ * running -> paused when another thread's ioctl begins (direct + 1, and a
+ * kick out of KVM_RUN); paused -> running when the last such ioctl ends;
+ * running or paused -> idle when the run returns its exit or `intr`
+ * (runOwner 1 -> 0, lastRun says which); any -> closed on destroy.
+ */
+export type VcpuState = 'idle' | 'running' | 'paused' | 'closed';
+
+export function vcpuState(control: Int32Array): VcpuState {
+  if (Atomics.load(control, slot.close) !== 0) return 'closed';
+  if (Atomics.load(control, slot.runOwner) !== 1) return 'idle';
+  return Atomics.load(control, slot.direct) > 0 ? 'paused' : 'running';
+}
+
+/**
  * A vcpu's control block, idle. Its deadline is Infinity whenever no run
  * has set one: the run watchdog reads it as soon as it sees a run claimed,
  * which may be a moment before that run writes its own.
@@ -59,7 +84,7 @@ export function waitWhileDirect(control: Int32Array): void {
 
 /** Whether the vcpu `share` names is closed or closing (its VM destroyed). */
 export function isClosed(share: VcpuShare): boolean {
-  return Atomics.load(new Int32Array(share.control, 0, slot.count), slot.close) !== 0;
+  return vcpuState(new Int32Array(share.control, 0, slot.count)) === 'closed';
 }
 
 /** Everything another thread needs to attach to a vcpu (structured-clonable). */
