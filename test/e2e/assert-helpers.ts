@@ -52,3 +52,6 @@ export function nameValueLines(text: string): Map<string, string> {
   }
   return lines;
 }
+
+/** The lines of a command's output, without the final newline. */
+export const lines = (text: string): string[] => text.trimEnd().split('\n');

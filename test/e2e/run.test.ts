@@ -1,13 +1,12 @@
 // vcpu<N>/run end to end: every exit kind the guests can produce, with the
-// contract's exact line; answers to `io in` / `mmio read`; one run per read
-// at offset 0; the three hello guests; interrupt. Only shell tools touch
-// the mount.
+// contract's exact line, and answers to `io in` / `mmio read` (one run per
+// read: run-reads.test.ts; the hello guests: run-modes.test.ts; interrupt:
+// run-interrupt.test.ts). Only shell tools touch the mount.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mount, realModeVm } from './harness.js';
 import * as guests from './guests.js';
 import { loadVm, outBytes, reg, runUntilHlt } from './guests.js';
-
-const lines = (text: string): string[] => text.trimEnd().split('\n');
+import { lines } from './assert-helpers.js';
 
 describe('run: exit lines', () => {
   let mount: Mount;
@@ -199,145 +198,5 @@ describe('run: exit lines', () => {
     await realModeVm(mount, 'ie', guests.unbacked, '64K');
     expect(await mount.ok('cat "$M/ie/vcpu0/run"')).toBe('internal_error suberror=1\n');
     expect(lines(await mount.ok('cat "$M/ie/vcpu0/regs"'))).toHaveLength(18);
-  });
-});
-
-describe('run: one KVM_RUN per read at offset 0', () => {
-  let mount: Mount;
-  beforeAll(async () => { mount = await Mount.start(); });
-  afterAll(async () => { await mount.stop(); });
-
-  const A = 'io out port=0x00e9 size=1 count=1 data=0x41\n';
-  const B = 'io out port=0x00e9 size=1 count=1 data=0x42\n';
-  const C = 'io out port=0x00e9 size=1 count=1 data=0x43\n';
-
-  it('cat run runs exactly once: two cats, two exits', async () => {
-    await realModeVm(mount, 'once', guests.threeOuts);
-    expect(await mount.ok('cat "$M/once/vcpu0/run"')).toBe(A);
-    expect(await mount.ok('cat "$M/once/vcpu0/run"')).toBe(B);
-    expect(await mount.ok('cat "$M/once/vcpu0/run"')).toBe(C);
-    expect(await mount.ok('cat "$M/once/vcpu0/run"')).toBe('hlt\n');
-  });
-
-  it('regs read again and again follow every run and every write (no stale copy)', async () => {
-    await realModeVm(mount, 'fresh', guests.threeOuts);
-    const out = await mount.ok(`
-      rip() { grep '^rip' "$M/fresh/vcpu0/regs"; }
-      rip; rip; cat "$M/fresh/vcpu0/run" > /dev/null; rip; rip
-      echo 'rip 0x1000' > "$M/fresh/vcpu0/regs"; rip
-      echo 'cs base=0x10 selector=1' > "$M/fresh/vcpu0/sregs"; rip
-      echo 'rax 0x77' > "$M/fresh/vcpu0/regs"; grep '^rax' "$M/fresh/vcpu0/regs"`);
-    const rips = out.trim().split('\n');
-    expect(rips[0]).toBe(rips[1]);
-    expect(rips[2]).toBe(rips[3]);
-    expect(rips[2]).not.toBe(rips[1]);
-    expect(rips[4]).toBe('rip 0x0000000000001000');
-    expect(rips[5]).toBe('rip 0x0000000000001000');
-    expect(rips[6]).toBe('rax 0x0000000000000077');
-  });
-
-  it('head -c 3 runs once; dd bs=1 reads one whole line of one run', async () => {
-    await realModeVm(mount, 'part', guests.threeOuts);
-    expect(await mount.ok('head -c 3 "$M/part/vcpu0/run"')).toBe('io ');
-    expect(await mount.ok('cat "$M/part/vcpu0/run"')).toBe(B);
-    expect(await mount.ok('dd if="$M/part/vcpu0/run" bs=1 status=none')).toBe(C);
-    expect(await mount.ok('cat "$M/part/vcpu0/run"')).toBe('hlt\n');
-  });
-
-  it('reads past offset 0 on the same fd continue the snapshot, then EOF, without running', async () => {
-    await realModeVm(mount, 'fd', guests.threeOuts);
-    const out = await mount.ok(`
-      exec 3< "$M/fd/vcpu0/run"
-      head -c 10 <&3; echo '|'
-      cat <&3; echo '|'
-      cat <&3; echo '|'
-      exec 3<&-
-      cat "$M/fd/vcpu0/run"
-    `);
-    expect(out).toBe(`io out por|\nt=0x00e9 size=1 count=1 data=0x41\n|\n|\n${B}`);
-  });
-
-  it('a read on a fresh open of run after hlt runs again', async () => {
-    await realModeVm(mount, 'again', guests.interrupt);
-    // sti; hlt in a loop: every run is one hlt
-    const out = await mount.ok('for i in 1 2 3; do cat "$M/again/vcpu0/run"; done');
-    expect(out).toBe('hlt\nhlt\nhlt\n');
-  });
-});
-
-describe('hello guests in three modes', () => {
-  let mount: Mount;
-  beforeAll(async () => { mount = await Mount.start(); });
-  afterAll(async () => { await mount.stop(); });
-
-  async function greeting(vm: string): Promise<string> {
-    const out = lines(await mount.ok(runUntilHlt(vm)));
-    expect(out.at(-1)).toBe('hlt');
-    for (const line of out.slice(0, -1)) expect(line).toMatch(/^io out port=0x00e9 size=1 count=1 data=0x[0-9a-f]{2}$/);
-    return Buffer.from(outBytes(out)).toString('latin1');
-  }
-
-  it('real mode', async () => {
-    await realModeVm(mount, 'real', guests.hello16);
-    expect(await greeting('real')).toBe('Hello from real mode!\n');
-  });
-
-  it('32-bit protected mode, flat, paging off', async () => {
-    await loadVm(mount, 'prot', guests.hello32, 'protected');
-    expect(await greeting('prot')).toBe('Hello from protected mode!\n');
-  });
-
-  it('64-bit long mode with identity page tables written by dd', async () => {
-    await loadVm(mount, 'long', guests.hello64, 'long');
-    const sregs = await mount.ok('cat "$M/long/vcpu0/sregs"');
-    expect(sregs).toMatch(/^efer 0x0000000000000500$/m);
-    expect(sregs).toMatch(/^cs base=0x0000000000000000 .* l=1 /m);
-    expect(await greeting('long')).toBe('Hello from long mode!\n');
-    expect(reg(await mount.ok('cat "$M/long/vcpu0/regs"'), 'rip')).toBe(0x1014n);
-  });
-});
-
-describe('interrupt', () => {
-  let mount: Mount;
-  beforeAll(async () => { mount = await Mount.start(); });
-  afterAll(async () => { await mount.stop(); });
-
-  it('a queued vector runs the guest handler on the next run', async () => {
-    await realModeVm(mount, 'irq', guests.interrupt);
-    const out = await mount.ok(`
-      V="$M/irq/vcpu0"
-      cat "$V/run"
-      echo 32 > "$V/interrupt"
-      cat "$V/run"
-      cat "$V/run"
-      echo 0x20 > "$V/interrupt"
-      cat "$V/run"
-      cat "$V/run"
-    `);
-    expect(lines(out)).toEqual([
-      'hlt',
-      'io out port=0x00e9 size=1 count=1 data=0x01',
-      'hlt',
-      'io out port=0x00e9 size=1 count=1 data=0x02',
-      'hlt',
-    ]);
-    expect(await mount.ok('od -An -tx1 -j $((0x2000)) -N 1 "$M/irq/memory"')).toBe(' 02\n');
-  });
-
-  it('256, -1 and junk are EINVAL and queue nothing; a blank write queues nothing and succeeds', async () => {
-    await realModeVm(mount, 'irq2', guests.interrupt);
-    expect(await mount.ok('cat "$M/irq2/vcpu0/run"')).toBe('hlt\n');
-    for (const bad of ['256', '-1', 'junk', '0x100']) {
-      const result = await mount.sh(`echo '${bad}' > "$M/irq2/vcpu0/interrupt"`);
-      expect(result.code, `interrupt ${JSON.stringify(bad)}`).not.toBe(0);
-      expect(result.stderr).toContain('Invalid argument');
-      expect(await mount.ok('cat "$M/irq2/last_error"')).toMatch(/^vcpu0\/interrupt: /);
-    }
-    // a blank write is a no-op that succeeds, as on every file but stop and nmi (docs/interface.md, Principles)
-    await mount.ok('echo > "$M/irq2/vcpu0/interrupt"');
-    // nothing was queued: the guest just halts again
-    expect(await mount.ok('cat "$M/irq2/vcpu0/run"')).toBe('hlt\n');
-    await mount.ok('echo 32 > "$M/irq2/vcpu0/interrupt"');
-    expect(await mount.ok('cat "$M/irq2/vcpu0/run"')).toBe('io out port=0x00e9 size=1 count=1 data=0x01\n');
   });
 });
