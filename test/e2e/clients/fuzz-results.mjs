@@ -43,7 +43,7 @@ export function countWrite(c, n = 1) {
 export function checkOutcome(c, allowed) {
   summary.errnos[c.outcome] = (summary.errnos[c.outcome] ?? 0) + 1;
   if (c.outcome !== 'ok' && !allowed.has(c.outcome)) {
-    fail('unexpectedErrno', `${c.outcome} is not an errno the contract allows here`, [c]);
+    fail('unexpectedErrnos', `${c.outcome} is not an errno the contract allows here`, [c]);
     return false;
   }
   if (c.expect && !c.expect.includes(c.outcome)) {
