@@ -80,11 +80,11 @@ export class Dispatch {
       }
       case 'OPEN': {
         const path = this.pathOf(request);
-        const fh = await fs.guard(path, () => {
+        const fh = await fs.guard(path, async () => {
           const handle = fs.open(path, request.flags);
           const served = fs.offThreadOf(handle);
           try {
-            return this.registry.open(handle, served?.offThread, served?.required ?? false);
+            return await this.registry.openWaiting(handle, served?.offThread, served?.required ?? false);
           } catch (error) {
             fs.release(handle);
             throw error;

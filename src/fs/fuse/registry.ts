@@ -8,6 +8,14 @@ import type { OffThread } from '../node.js';
 import { OpenTable, SLOT_HANDLE_BASE } from './open-table.js';
 import type { Registration } from './reader-protocol.js';
 
+/**
+ * How long an OPEN that needs a slot and finds none waits for a RELEASE:
+ * close(2) returns before the kernel sends the RELEASE that frees the slot,
+ * so a program that closes one file and opens another would otherwise get
+ * ENFILE now and then.
+ */
+const RELEASE_WAIT_MS = 200;
+
 interface Registered {
   key: number;
   offThread: OffThread;
@@ -22,6 +30,8 @@ export class Registry {
   /** the file system's handle of each slot in use */
   private readonly slotHandles = new Map<number, number>();
   private nextKey = 1;
+  /** OPENs waiting for a slot to be released */
+  private readonly waiting = new Set<() => void>();
 
   /** `tell` reaches every reader (queued before any reply the main thread writes after it). */
   constructor(private readonly tell: (registration: Registration) => void) {}
@@ -49,6 +59,28 @@ export class Registry {
     return SLOT_HANDLE_BASE + slot;
   }
 
+  /** As open, but an OPEN that needs a slot and finds none waits up to RELEASE_WAIT_MS for one. */
+  async openWaiting(handle: number, offThread: OffThread | undefined, required: boolean): Promise<number> {
+    const deadline = performance.now() + RELEASE_WAIT_MS;
+    for (;;) {
+      try {
+        return this.open(handle, offThread, required);
+      } catch (error) {
+        const left = deadline - performance.now();
+        if (!(error instanceof FsError) || error.errno !== errno.ENFILE || left <= 0) throw error;
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            this.waiting.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, left);
+          this.waiting.add(wake);
+        });
+      }
+    }
+  }
+
   /** The file system's handle of a FUSE file handle. */
   handleOf(fh: number): number {
     return fh >= SLOT_HANDLE_BASE ? (this.slotHandles.get(fh - SLOT_HANDLE_BASE) ?? 0) : fh;
@@ -61,6 +93,7 @@ export class Registry {
     const registered = this.byKey.get(this.table.key(slot));
     this.slotHandles.delete(slot);
     this.table.release(slot);
+    for (const wake of this.waiting) wake();
     if (!registered) return;
     registered.slots--;
     this.forgetIfGone(registered);
