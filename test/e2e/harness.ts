@@ -2,10 +2,11 @@
 // only through child processes running real shell tools (the test process
 // never touches the mount itself, like a user at a shell).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { daemonUsage as usageOf } from './clients/daemon-usage.mjs';
 
 const execFileAsync = promisify(execFile);
 export const projectRoot = resolve(import.meta.dirname, '..', '..');
@@ -76,8 +77,9 @@ export class Mount {
 
   /**
    * Waits (up to 2 s) until the daemon's threads and fds stop changing: it
-   * answers before all its reader threads are up (the ring readers start
-   * after INIT), and tests that count threads or fds need it whole.
+   * answers before all its reader threads are up (the ring readers open
+   * their entries only after INIT), and tests that count threads or fds
+   * need it whole.
    */
   async settled(): Promise<void> {
     const pid = this.daemon.pid!;
@@ -137,27 +139,9 @@ export async function realModeVm(mount: Mount, vmName: string, code: number[], m
   `);
 }
 
-export interface Usage {
-  rssKiB: number;
-  threads: number;
-  fds: number;
-}
+export type Usage = ReturnType<typeof usageOf>;
 
-/**
- * The daemon's resident set, threads and open fds, from /proc (the daemon
- * process, not the mount). Threads the kernel runs in the process's name
- * and ends by itself (KVM's kvm-nx-lpage-recovery per VM, io_uring's
- * iou-wrk workers, gone after 5 s idle) are not the daemon's, and not counted.
- */
+/** The daemon's resident set, threads and open fds (the daemon process, not the mount). */
 export function daemonUsage(mount: Mount): Usage {
-  const proc = `/proc/${mount.daemon.pid}`;
-  const rss = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`${proc}/status`, 'utf8'))![1]);
-  const threads = readdirSync(`${proc}/task`).filter((task) => {
-    try {
-      return !/^(kvm-|iou-)/.test(readFileSync(`${proc}/task/${task}/comm`, 'utf8'));
-    } catch {
-      return false; // it ended meanwhile
-    }
-  }).length;
-  return { rssKiB: rss, threads, fds: readdirSync(`${proc}/fd`).length };
+  return usageOf(mount.daemon.pid!);
 }

@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
 const client = join(root, 'test', 'e2e', 'clients', 'load-client.mjs');
+const { daemonUsage } = await import(join(root, 'test', 'e2e', 'clients', 'daemon-usage.mjs'));
 const minutesArg = process.argv.indexOf('--minutes');
 const minutes = minutesArg > 0 ? Number(process.argv[minutesArg + 1]) : 10;
 if (!(minutes > 0)) {
@@ -47,22 +48,10 @@ function readdirSafe(path) {
   }
 }
 
-/**
- * RSS (MiB), open fds and threads of the daemon, from /proc; threads the
- * kernel runs in its name (kvm-nx-lpage-recovery per VM, io_uring's iou-wrk)
- * are not counted, as in the tests (test/e2e/harness.ts: daemonUsage).
- */
+/** RSS (MiB), open fds and threads of the daemon, counted as the tests count them. */
 function resources() {
-  const proc = `/proc/${daemon.pid}`;
-  const rssKiB = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`${proc}/status`, 'utf8'))?.[1]);
-  const threads = readdirSync(`${proc}/task`).filter((task) => {
-    try {
-      return !/^(kvm-|iou-)/.test(readFileSync(`${proc}/task/${task}/comm`, 'utf8'));
-    } catch {
-      return false;
-    }
-  }).length;
-  return { rssMiB: Math.round(rssKiB / 102.4) / 10, fds: readdirSync(`${proc}/fd`).length, threads };
+  const { rssKiB, fds, threads } = daemonUsage(daemon.pid);
+  return { rssMiB: Math.round(rssKiB / 102.4) / 10, fds, threads };
 }
 
 /**

@@ -1,0 +1,1 @@
+export function daemonUsage(pid: number): { rssKiB: number; threads: number; fds: number };
