@@ -12,7 +12,7 @@
 import { errno, pthreadKill, pthreadSelf, SIGUSR2, SysError } from './kvm/libc.js';
 import { Activity } from '../sys/activity.js';
 import { VcpuFd } from './kvm/vcpu.js';
-import { DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, vcpuState, waitWhileDirect, type VcpuShare, type VcpuState } from './vcpu-protocol.js';
+import { DEADLINE_OFFSET, lastRun, RUNNER_OFFSET, slot, waitWhileDirect, type VcpuShare } from './vcpu-protocol.js';
 import { GuestDebugState } from './guest-debug.js';
 import { Console } from './console.js';
 import type { ExitInput, VcpuExit } from './types.js';
@@ -46,10 +46,6 @@ export class SharedVcpu {
     this.fd = VcpuFd.attach(share.fd, share.kvmRunPointer, share.mmapSize);
     this.guestDebug = new GuestDebugState(share.guestDebug, this.control);
     this.console = new Console(share.console);
-  }
-
-  get state(): VcpuState {
-    return vcpuState(this.control);
   }
 
   /** Whether a `run` read is in progress (running, or paused for another thread's ioctl). */

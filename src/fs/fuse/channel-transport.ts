@@ -30,16 +30,16 @@ export class ChannelTransport implements Transport {
   private ended = false;
   /** idle beyond the group's keep, this reader left it (its clone is closed by the session, which may still answer on it) */
   retired = false;
-  private readonly idle = new IdleCollect();
+  private readonly heap = new IdleCollect();
   /** idle for READER_IDLE_MS: leave if the group can spare this reader, else give memory back */
   private readonly idleWait: IdleWait = {
     ms: READER_IDLE_MS,
     leave: () => {
       this.retired = leaveGroup(this.counts, this.keep);
-      if (!this.retired) this.idle.idle();
+      if (!this.retired) this.heap.idle();
       return this.retired;
     },
-    rest: () => this.idle.idle(),
+    rest: () => this.heap.idle(),
   };
 
   constructor(
@@ -63,7 +63,7 @@ export class ChannelTransport implements Transport {
     }
     const request = decodeWhole(this.request.subarray(0, this.length));
     this.unique = request.unique;
-    this.idle.served();
+    this.heap.served();
     return request;
   }
 

@@ -39,7 +39,8 @@ function setNonBlocking(fd: number, on: boolean): void {
  * Returns the next request's length. Polls for `pollNs` first: a request
  * that comes meanwhile (the next read of a `run` loop) is taken without a
  * wake-up, on the thread that served the last one (where the vcpu is
- * loaded); then sleeps in read(2). `fd` must be this thread's own clone.
+ * loaded); then sleeps in poll(2), calling `idle.rest` each `idle.ms`
+ * with no request, then reads. `fd` must be this thread's own clone.
  * Throws SysError (ENODEV) once unmounted.
  */
 export function readRequest(fd: number, buffer: Uint8Array, pollNs = 0n, idle?: { ms: number; rest(): void }): number {

@@ -31,7 +31,7 @@ export class RingTransport implements Transport {
   private readonly thread = BigInt(pthreadSelf());
   private registered = false;
   retired = false;
-  private readonly idle = new IdleCollect();
+  private readonly heap = new IdleCollect();
   private unique = 0n;
   private payloadLength = 0;
 
@@ -81,7 +81,7 @@ export class RingTransport implements Transport {
       this.entry.payload.subarray(0, this.payloadLength),
     );
     this.unique = request.unique;
-    this.idle.served();
+    this.heap.served();
     return request;
   }
 
@@ -151,7 +151,7 @@ export class RingTransport implements Transport {
    */
   private leaveOrWait(): number {
     if (!leaveGroup(this.counts, this.keep)) {
-      this.idle.idle();
+      this.heap.idle();
       return this.entry.wait();
     }
     const late = this.entry.poll();
