@@ -5,7 +5,7 @@
 set -euo pipefail
 MNT=${1:-/tmp/kvmfs}
 HERE=$(cd "$(dirname "$0")" && pwd)
-KVMFS="node --max-semi-space-size=1 $HERE/../dist/cli/main.js"  # the flag of the bin's shebang
+KVMFS="$HERE/../dist/cli/main.js"  # run by its shebang, with the node flags it gives the daemon
 
 mkdir -p "$MNT"
 $KVMFS mount "$MNT" &
